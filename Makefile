@@ -1,0 +1,45 @@
+# tokenhealth build, test and benchmark entry points.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+PKGS    := ./...
+
+.PHONY: all build test lint fmt-check vet unit bench bench-smoke fuzz deps clean
+
+all: build
+
+## build: the tokenhealth and entrasim binaries into bin/
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/tokenhealth ./cmd/agent
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/entrasim ./cmd/entrasim
+
+## test: the whole suite, as CI runs it (installs missing Debian test packages when root)
+test: deps lint unit
+
+deps:
+	./scripts/install-test-deps.sh
+
+## lint: gofmt and go vet
+lint: fmt-check vet
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+unit:
+	$(GO) test -race -timeout 20m $(PKGS)
+
+## bench: the full benchmarks (see docs/performance.md)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m $(PKGS)
+
+## fuzz: each fuzz target for a fixed time (FUZZTIME=30s by default)
+FUZZTIME ?= 30s
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -rf bin
