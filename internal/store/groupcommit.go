@@ -1,0 +1,112 @@
+package store
+
+import (
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Group commit for probe history.
+//
+// Every bbolt commit costs two fdatasyncs, so one transaction per probe caps
+// the agent at a few hundred records a second however many probes run. A
+// single committer goroutine instead takes everything queued while the
+// previous commit was syncing and writes it in one transaction. Unlike
+// bbolt's DB.Batch there is no fixed delay: a lone writer commits at once,
+// and batches grow only when writers actually overlap.
+
+const (
+	// probeQueueSize bounds memory; writers block (back-pressure) when full.
+	probeQueueSize = 4096
+	// maxProbeBatch bounds one transaction's dirty pages.
+	maxProbeBatch = 1000
+)
+
+type probeWrite struct {
+	tenant string
+	nanos  int64
+	value  []byte
+	done   chan error // buffered: the committer never blocks on a reply
+}
+
+type groupCommitter struct {
+	db      *DB
+	queue   chan probeWrite
+	mu      sync.RWMutex // held shared by submitters, exclusively by close
+	closed  bool
+	stopped chan struct{}
+}
+
+func newGroupCommitter(db *DB) *groupCommitter {
+	g := &groupCommitter{db: db, queue: make(chan probeWrite, probeQueueSize), stopped: make(chan struct{})}
+	go g.run()
+	return g
+}
+
+// submit queues w and waits until it is committed.
+func (g *groupCommitter) submit(w probeWrite) error {
+	g.mu.RLock()
+	if g.closed {
+		g.mu.RUnlock()
+		return ErrClosed
+	}
+	g.queue <- w
+	g.mu.RUnlock()
+	return <-w.done
+}
+
+func (g *groupCommitter) run() {
+	defer close(g.stopped)
+	batch := make([]probeWrite, 0, maxProbeBatch)
+	for first := range g.queue {
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < maxProbeBatch {
+			select {
+			case w, ok := <-g.queue:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, w)
+			default:
+				break drain
+			}
+		}
+		g.commit(batch)
+	}
+}
+
+// commit writes the batch in one transaction. If that fails, each write is
+// retried alone so one bad record cannot fail its neighbours.
+func (g *groupCommitter) commit(batch []probeWrite) {
+	err := g.db.bolt.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(BucketProbes))
+		for _, w := range batch {
+			if err := putProbe(b, w); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil || len(batch) == 1 {
+		for _, w := range batch {
+			w.done <- err
+		}
+		return
+	}
+	for _, w := range batch {
+		w.done <- g.db.bolt.Update(func(tx *bolt.Tx) error { return putProbe(tx.Bucket([]byte(BucketProbes)), w) })
+	}
+}
+
+// close stops accepting writes, commits what is queued and waits for the
+// committer to finish.
+func (g *groupCommitter) close() {
+	g.mu.Lock()
+	if !g.closed {
+		g.closed = true
+		close(g.queue)
+	}
+	g.mu.Unlock()
+	<-g.stopped
+}

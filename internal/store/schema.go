@@ -1,0 +1,144 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Meta keys.
+const (
+	metaSchemaVersion = "schema_version"
+	// metaKeyCheck holds a known plaintext sealed with the state key, so a
+	// wrong key is detected at Open, before anything is sealed with it.
+	metaKeyCheck = "key_check"
+)
+
+var keyCheckPlaintext = []byte("tokenhealth state key check v1")
+
+// migration moves the file from version-1 to version. It runs inside the
+// single Open transaction together with every other pending migration, so a
+// failure leaves the file exactly as it was.
+type migration struct {
+	version     int
+	description string
+	apply       func(tx *bolt.Tx) error
+}
+
+// migrations is the schema history, in order. Append; never edit a released
+// step. Buckets themselves are created at every Open (allBuckets), so a step
+// is needed only when existing records change shape.
+var migrations = []migration{
+	{version: 1, description: "initial layout: one bucket per concern", apply: func(*bolt.Tx) error { return nil }},
+}
+
+// SchemaVersion is the newest schema this build understands.
+func SchemaVersion() int { return migrations[len(migrations)-1].version }
+
+// SchemaError reports a file written by a newer tokenhealth.
+type SchemaError struct {
+	Path       string
+	FileSchema int
+	Supported  int
+}
+
+func (e *SchemaError) Error() string {
+	return fmt.Sprintf("%s has schema version %d but this tokenhealth understands up to %d; upgrade tokenhealth or restore a backup",
+		e.Path, e.FileSchema, e.Supported)
+}
+
+// migrate creates missing buckets and runs pending migrations in one
+// transaction, refusing files from the future.
+func (db *DB) migrate(steps []migration) error {
+	latest := steps[len(steps)-1].version
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
+				return fmt.Errorf("create bucket %s in %s: %w", name, db.path, err)
+			}
+		}
+		meta := tx.Bucket([]byte(BucketMeta))
+		current, err := readSchemaVersion(meta)
+		if err != nil {
+			return &CorruptError{Path: db.path, Reason: err.Error()}
+		}
+		if current > latest {
+			return &SchemaError{Path: db.path, FileSchema: current, Supported: latest}
+		}
+		for _, step := range steps {
+			if step.version <= current {
+				continue
+			}
+			if err := step.apply(tx); err != nil {
+				return fmt.Errorf("migrate %s to schema version %d (%s): %w", db.path, step.version, step.description, err)
+			}
+			db.log.Info("migrated state file", "path", db.path, "schema_version", step.version, "step", step.description)
+		}
+		if current == latest {
+			return nil
+		}
+		return meta.Put([]byte(metaSchemaVersion), []byte(strconv.Itoa(latest)))
+	})
+}
+
+// readSchemaVersion returns 0 for a new file.
+func readSchemaVersion(meta *bolt.Bucket) (int, error) {
+	raw := meta.Get([]byte(metaSchemaVersion))
+	if raw == nil {
+		return 0, nil
+	}
+	v, err := strconv.Atoi(string(raw))
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("meta/%s is %q, not a version number", metaSchemaVersion, raw)
+	}
+	return v, nil
+}
+
+func (db *DB) hasKeyCheck() (bool, error) {
+	var found bool
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		found = tx.Bucket([]byte(BucketMeta)).Get([]byte(metaKeyCheck)) != nil
+		return nil
+	})
+	return found, err
+}
+
+// KeyMismatchError reports a key that cannot open the state file's values.
+type KeyMismatchError struct {
+	Path   string
+	Tenant string // empty when detected by the key check at Open
+}
+
+func (e *KeyMismatchError) Error() string {
+	if e.Tenant != "" {
+		return fmt.Sprintf("token cache of tenant %s cannot be decrypted: the state key does not match the state file %s", e.Tenant, e.Path)
+	}
+	return fmt.Sprintf("the state key does not match the state file %s: use the key file that was in use when the file was written, "+
+		"or move the state file aside to start fresh", e.Path)
+}
+
+// verifyOrWriteKeyCheck opens the stored key check value, or seals one if
+// the file has none yet.
+func (db *DB) verifyOrWriteKeyCheck() error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket([]byte(BucketMeta))
+		if sealed := meta.Get([]byte(metaKeyCheck)); sealed != nil {
+			plain, err := db.aead.open(sealed, []byte(metaKeyCheck))
+			if errors.Is(err, errNoMatch) || (err == nil && !bytes.Equal(plain, keyCheckPlaintext)) {
+				return &KeyMismatchError{Path: db.path}
+			}
+			if err != nil {
+				return &CorruptError{Path: db.path, Reason: "meta/" + metaKeyCheck + ": " + err.Error()}
+			}
+			return nil
+		}
+		sealed, err := db.aead.seal(keyCheckPlaintext, []byte(metaKeyCheck))
+		if err != nil {
+			return err
+		}
+		return meta.Put([]byte(metaKeyCheck), sealed)
+	})
+}
