@@ -38,14 +38,16 @@ func (f *fakeBackend) History(context.Context, string, int) (HistoryResponse, er
 func (f *fakeBackend) Policies(context.Context, string) (PoliciesResponse, error) {
 	return PoliciesResponse{}, nil
 }
-func (f *fakeBackend) Check(context.Context, string) (CheckResponse, error) { return CheckResponse{}, nil }
-func (f *fakeBackend) Silences(context.Context) ([]Silence, error)        { return nil, nil }
+func (f *fakeBackend) Check(context.Context, string) (CheckResponse, error) {
+	return CheckResponse{}, nil
+}
+func (f *fakeBackend) Silences(context.Context) ([]Silence, error) { return nil, nil }
 func (f *fakeBackend) AddSilence(_ context.Context, r SilenceRequest, author string) (Silence, error) {
 	return Silence{ID: "s1", TenantID: r.TenantID, Author: author}, nil
 }
 func (f *fakeBackend) RemoveSilence(context.Context, string) error { return nil }
-func (f *fakeBackend) Reload(context.Context) error             { f.reloads++; return nil }
-func (f *fakeBackend) Backup(context.Context, string) error     { return nil }
+func (f *fakeBackend) Reload(context.Context) error                { f.reloads++; return nil }
+func (f *fakeBackend) Backup(context.Context, string) error        { return nil }
 
 func startServer(t *testing.T, group string) (string, *fakeBackend) {
 	t.Helper()

@@ -28,14 +28,14 @@ type AgentStatus struct {
 	ConfigLoadedAt time.Time `json:"configLoadedAt"`
 	// ConfigError is set when the last reload was refused; the daemon keeps
 	// running on the previous configuration.
-	ConfigError    string `json:"configError,omitempty"`
-	IdPUnreachable bool   `json:"idpUnreachable"`
+	ConfigError    string   `json:"configError,omitempty"`
+	IdPUnreachable bool     `json:"idpUnreachable"`
 	Problems       []string `json:"problems"`
 }
 
 // Clock is one of the clocks behind a prediction.
 type Clock struct {
-	Name     string    `json:"name"`   // e.g. sign_in_frequency, inactivity, password_expiry, remember_mfa
+	Name     string    `json:"name"` // e.g. sign_in_frequency, inactivity, password_expiry, remember_mfa
 	Start    time.Time `json:"start,omitzero"`
 	Deadline time.Time `json:"deadline,omitzero"`
 	Source   string    `json:"source,omitempty"` // where Start came from (auth_time, enrollment, 70043, sign-in log)
