@@ -50,10 +50,71 @@ func (e *SchemaError) Error() string {
 		e.Path, e.FileSchema, e.Supported)
 }
 
-// migrate creates missing buckets and runs pending migrations in one
-// transaction, refusing files from the future.
-func (db *DB) migrate(steps []migration) error {
+// fileState is what Open learns from a read-only look at the file before
+// deciding whether anything must be written.
+type fileState struct {
+	schema         int
+	keyCheck       []byte // nil when the file was never sealed
+	missingBuckets bool
+}
+
+func (db *DB) inspect() (fileState, error) {
+	var st fileState
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if tx.Bucket([]byte(name)) == nil {
+				st.missingBuckets = true
+			}
+		}
+		meta := tx.Bucket([]byte(BucketMeta))
+		if meta == nil {
+			return nil
+		}
+		v, err := readSchemaVersion(meta)
+		if err != nil {
+			return &CorruptError{Path: db.path, Reason: err.Error()}
+		}
+		st.schema = v
+		if kc := meta.Get([]byte(metaKeyCheck)); kc != nil {
+			st.keyCheck = bytes.Clone(kc)
+		}
+		return nil
+	})
+	return st, err
+}
+
+// prepare refuses files from the future and wrong keys without writing,
+// then, only if needed, creates missing buckets, runs pending migrations and
+// seals the key check, all in one transaction: a failure leaves the file as
+// it was.
+func (db *DB) prepare(steps []migration, opts Options) error {
 	latest := steps[len(steps)-1].version
+	st, err := db.inspect()
+	if err != nil {
+		return err
+	}
+	if st.schema > latest {
+		return &SchemaError{Path: db.path, FileSchema: st.schema, Supported: latest}
+	}
+	key, err := resolveKey(opts, db.path, st.keyCheck != nil, db.log)
+	if err != nil {
+		return err
+	}
+	if db.aead, err = newSealer(key); err != nil {
+		return err
+	}
+	if st.keyCheck != nil {
+		plain, err := db.aead.open(st.keyCheck, []byte(metaKeyCheck))
+		if errors.Is(err, errNoMatch) || (err == nil && !bytes.Equal(plain, keyCheckPlaintext)) {
+			return &KeyMismatchError{Path: db.path}
+		}
+		if err != nil {
+			return &CorruptError{Path: db.path, Reason: "meta/" + metaKeyCheck + ": " + err.Error()}
+		}
+	}
+	if st.schema == latest && st.keyCheck != nil && !st.missingBuckets {
+		return nil
+	}
 	return db.bolt.Update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
@@ -61,15 +122,8 @@ func (db *DB) migrate(steps []migration) error {
 			}
 		}
 		meta := tx.Bucket([]byte(BucketMeta))
-		current, err := readSchemaVersion(meta)
-		if err != nil {
-			return &CorruptError{Path: db.path, Reason: err.Error()}
-		}
-		if current > latest {
-			return &SchemaError{Path: db.path, FileSchema: current, Supported: latest}
-		}
 		for _, step := range steps {
-			if step.version <= current {
+			if step.version <= st.schema {
 				continue
 			}
 			if err := step.apply(tx); err != nil {
@@ -77,10 +131,17 @@ func (db *DB) migrate(steps []migration) error {
 			}
 			db.log.Info("migrated state file", "path", db.path, "schema_version", step.version, "step", step.description)
 		}
-		if current == latest {
+		if err := meta.Put([]byte(metaSchemaVersion), []byte(strconv.Itoa(latest))); err != nil {
+			return err
+		}
+		if st.keyCheck != nil {
 			return nil
 		}
-		return meta.Put([]byte(metaSchemaVersion), []byte(strconv.Itoa(latest)))
+		sealed, err := db.aead.seal(keyCheckPlaintext, []byte(metaKeyCheck))
+		if err != nil {
+			return err
+		}
+		return meta.Put([]byte(metaKeyCheck), sealed)
 	})
 }
 
@@ -97,15 +158,6 @@ func readSchemaVersion(meta *bolt.Bucket) (int, error) {
 	return v, nil
 }
 
-func (db *DB) hasKeyCheck() (bool, error) {
-	var found bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		found = tx.Bucket([]byte(BucketMeta)).Get([]byte(metaKeyCheck)) != nil
-		return nil
-	})
-	return found, err
-}
-
 // KeyMismatchError reports a key that cannot open the state file's values.
 type KeyMismatchError struct {
 	Path   string
@@ -118,27 +170,4 @@ func (e *KeyMismatchError) Error() string {
 	}
 	return fmt.Sprintf("the state key does not match the state file %s: use the key file that was in use when the file was written, "+
 		"or move the state file aside to start fresh", e.Path)
-}
-
-// verifyOrWriteKeyCheck opens the stored key check value, or seals one if
-// the file has none yet.
-func (db *DB) verifyOrWriteKeyCheck() error {
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		meta := tx.Bucket([]byte(BucketMeta))
-		if sealed := meta.Get([]byte(metaKeyCheck)); sealed != nil {
-			plain, err := db.aead.open(sealed, []byte(metaKeyCheck))
-			if errors.Is(err, errNoMatch) || (err == nil && !bytes.Equal(plain, keyCheckPlaintext)) {
-				return &KeyMismatchError{Path: db.path}
-			}
-			if err != nil {
-				return &CorruptError{Path: db.path, Reason: "meta/" + metaKeyCheck + ": " + err.Error()}
-			}
-			return nil
-		}
-		sealed, err := db.aead.seal(keyCheckPlaintext, []byte(metaKeyCheck))
-		if err != nil {
-			return err
-		}
-		return meta.Put([]byte(metaKeyCheck), sealed)
-	})
 }

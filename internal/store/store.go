@@ -121,7 +121,7 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{bolt: bdb, path: abs, retention: opts.Retention, clock: opts.Clock, log: opts.Logger}
-	if err := db.initialise(opts); err != nil {
+	if err := db.prepare(migrations, opts); err != nil {
 		_ = bdb.Close()
 		return nil, err
 	}
@@ -144,26 +144,6 @@ func openBolt(path string, timeout time.Duration) (*bolt.DB, error) {
 	default:
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
 	}
-}
-
-// initialise runs migrations, then loads the key and checks it against the
-// key check value, all before the caller can write anything.
-func (db *DB) initialise(opts Options) error {
-	if err := db.migrate(migrations); err != nil {
-		return err
-	}
-	hasCheck, err := db.hasKeyCheck()
-	if err != nil {
-		return err
-	}
-	key, err := resolveKey(opts, db.path, hasCheck, db.log)
-	if err != nil {
-		return err
-	}
-	if db.aead, err = newSealer(key); err != nil {
-		return err
-	}
-	return db.verifyOrWriteKeyCheck()
 }
 
 func (o Options) withDefaults() Options {
