@@ -1,0 +1,249 @@
+package policy
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/tokenhealth/tokenhealth/pkg/health"
+)
+
+// Evaluation is one policy judged for one subject.
+type Evaluation struct {
+	Policy  health.PolicyRef `json:"policy"`
+	Applies Tri              `json:"applies"`
+	// Reasons say which condition decided and why, in plain words.
+	Reasons []string `json:"reasons"`
+	// Controls are the grant and session controls that matter to a
+	// delegated refresh token, each with its verdict.
+	Controls []string `json:"controls,omitempty"`
+	Impact   Impact   `json:"impact"`
+	// ImpactIfApplies is the impact should the policy apply (and be
+	// enforced): it tells what an "unknown" or report-only policy would do.
+	ImpactIfApplies              Impact   `json:"impactIfApplies"`
+	Causes                       []Cause  `json:"causes,omitempty"`
+	SignInFrequencySeconds       int64    `json:"signInFrequencySeconds,omitempty"`
+	SignInFrequencySecondaryOnly bool     `json:"signInFrequencySecondaryOnly,omitempty"`
+	PersistentBrowser            string   `json:"persistentBrowser,omitempty"`
+	Remediation                  []string `json:"remediation,omitempty"`
+
+	// Def is the policy definition evaluated (for remediation and drift).
+	Def *Policy `json:"-"`
+}
+
+// Engine holds policies and named locations compiled once, so evaluating
+// many subjects (or re-evaluating on every probe) costs little.
+type Engine struct {
+	policies     []compiledPolicy
+	locations    map[string]*compiledLocation
+	locationList []*compiledLocation
+}
+
+type compiledPolicy struct {
+	p       *Policy
+	rule    ruleNode
+	ruleErr error
+	sif     sifOutcome
+	pb      string
+}
+
+// Compile prepares policies and named locations for evaluation. The slices
+// are referenced, not copied: do not modify them afterwards.
+func Compile(policies []Policy, locations []NamedLocation) *Engine {
+	e := &Engine{locations: compileLocations(locations)}
+	for i := range locations {
+		e.locationList = append(e.locationList, e.locations[strings.ToLower(locations[i].ID)])
+	}
+	e.policies = make([]compiledPolicy, len(policies))
+	for i := range policies {
+		p := &policies[i]
+		cp := compiledPolicy{p: p}
+		if c := p.Conditions; c != nil && c.Devices != nil && c.Devices.DeviceFilter != nil && strings.TrimSpace(c.Devices.DeviceFilter.Rule) != "" {
+			cp.rule, cp.ruleErr = parseDeviceRule(c.Devices.DeviceFilter.Rule)
+		}
+		if sc := p.SessionControls; sc != nil {
+			cp.sif = evaluateSIF(sc.SignInFrequency)
+			if pb := sc.PersistentBrowser; pb != nil && pb.IsEnabled {
+				cp.pb = pb.Mode
+			}
+		}
+		e.policies[i] = cp
+	}
+	return e
+}
+
+// Evaluate judges every policy for s, in the order the policies were given.
+func (e *Engine) Evaluate(s Subject) []Evaluation {
+	s = s.withDefaults()
+	lc := newLocCtx(&s)
+	out := make([]Evaluation, len(e.policies))
+	for i := range e.policies {
+		out[i] = e.evaluate(&e.policies[i], &s, &lc)
+	}
+	return out
+}
+
+// Evaluate is a convenience for a single use of Compile.
+func Evaluate(policies []Policy, locations []NamedLocation, s Subject) []Evaluation {
+	return Compile(policies, locations).Evaluate(s)
+}
+
+// verdict accumulates per-condition answers: any false makes the policy not
+// apply, otherwise any unknown makes it unknown.
+type verdict struct {
+	neg, unk, pos []string
+}
+
+func (v *verdict) add(t Tri, why string) {
+	switch t {
+	case False:
+		v.neg = append(v.neg, why)
+	case Unknown:
+		v.unk = append(v.unk, why)
+	default:
+		if why != "" {
+			v.pos = append(v.pos, why)
+		}
+	}
+}
+
+func (v *verdict) result() (Tri, []string) {
+	switch {
+	case len(v.neg) > 0:
+		return False, v.neg
+	case len(v.unk) > 0:
+		return Unknown, append(v.unk, v.pos...)
+	}
+	return True, v.pos
+}
+
+func (e *Engine) evaluate(cp *compiledPolicy, s *Subject, lc *locCtx) Evaluation {
+	p := cp.p
+	ev := Evaluation{Policy: p.Ref(), Def: p, SignInFrequencySeconds: cp.sif.seconds, PersistentBrowser: cp.pb}
+	var v verdict
+	c := p.Conditions
+	if c == nil {
+		v.add(Unknown, "policy has no conditions")
+	} else {
+		if ca := c.ClientApplications; ca != nil && len(ca.IncludeServicePrincipals) > 0 {
+			v.add(False, "policy targets workload identities (service principals), not user sign-ins")
+		}
+		if len(c.ServicePrincipalRiskLevels) > 0 {
+			v.add(False, "service principal risk applies to workload identities only")
+		}
+		if c.ClientApplications == nil || len(c.ClientApplications.IncludeServicePrincipals) == 0 {
+			v.add(usersCondition(c.Users, s))
+		}
+		v.add(applicationsCondition(c.Applications, s))
+		v.add(clientAppTypesCondition(c.ClientAppTypes, s))
+		v.add(e.locationCondition(c.Locations, lc))
+		v.add(platformsCondition(c.Platforms, s))
+		if c.Devices != nil {
+			v.add(deviceFilterCondition(c.Devices.DeviceFilter, cp.rule, cp.ruleErr))
+		}
+		v.add(authFlowsCondition(c.AuthenticationFlows, s))
+		v.add(riskCondition("user", c.UserRiskLevels, s.UserRisk))
+		v.add(riskCondition("sign-in", c.SignInRiskLevels, s.SignInRisk))
+		v.add(riskCondition("insider", splitFlags(c.InsiderRiskLevels), s.InsiderRisk))
+	}
+	ev.Applies, ev.Reasons = v.result()
+	e.judgeControls(cp, s, &ev)
+	return ev
+}
+
+// judgeControls sets Controls, Causes, ImpactIfApplies and Impact.
+func (e *Engine) judgeControls(cp *compiledPolicy, s *Subject, ev *Evaluation) {
+	g := evaluateGrant(cp.p.GrantControls, s.TokenHasMFA)
+	ev.Controls = append(ev.Controls, g.texts...)
+	sif := cp.sif
+	if sif.enabled {
+		ev.Controls = append(ev.Controls, sif.text)
+	}
+	if cp.pb != "" {
+		ev.Controls = append(ev.Controls, "persistent browser session "+cp.pb+" (browsers only; no effect on a daemon's refresh token)")
+	}
+	// A secondaryAuthentication frequency re-prompts only the MFA step, so
+	// it matters only when MFA is part of the session.
+	mfaInvolved := s.TokenHasMFA || g.state == ctlUnsatisfiable && containsCause(g.causes, CauseMFA, CauseAuthStrength)
+	ev.SignInFrequencySecondaryOnly = sif.secondary
+	switch {
+	case g.state == ctlUnsatisfiable:
+		ev.ImpactIfApplies, ev.Causes = ImpactBreaksNow, g.causes
+	case sif.enabled && sif.unknown:
+		ev.ImpactIfApplies = ImpactUnknown
+	case sif.enabled && sif.secondary && !mfaInvolved:
+		ev.ImpactIfApplies = ImpactUnknown
+		ev.Controls = append(ev.Controls, "sign-in frequency applies to the MFA step only, and MFA is not part of this token's session")
+	case sif.everyTime:
+		ev.ImpactIfApplies, ev.Causes = ImpactBreaksEveryRefresh, []Cause{CauseSIFEveryTime}
+	case sif.enabled:
+		ev.ImpactIfApplies, ev.Causes = ImpactBreaksAfter, []Cause{CauseSignInFrequency}
+	case g.state == ctlUnknown:
+		ev.ImpactIfApplies = ImpactUnknown
+	default:
+		ev.ImpactIfApplies = ImpactNone
+	}
+	if ev.ImpactIfApplies != ImpactBreaksNow && g.state == ctlUnknown && ev.ImpactIfApplies != ImpactUnknown {
+		ev.Controls = append(ev.Controls, "grant controls could not be fully judged")
+	}
+
+	state := cp.p.State
+	switch {
+	case strings.EqualFold(state, StateDisabled):
+		ev.Impact = ImpactNone
+		ev.Reasons = append([]string{"policy is disabled"}, ev.Reasons...)
+		return
+	case !strings.EqualFold(state, StateEnabled) && !strings.EqualFold(state, StateReportOnly):
+		ev.Impact = ImpactUnknown
+		ev.Reasons = append([]string{"policy state " + quoteOrEmpty(state) + " is unknown"}, ev.Reasons...)
+		return
+	}
+	switch ev.Applies {
+	case False:
+		ev.Impact = ImpactNone
+	case Unknown:
+		ev.Impact = ImpactUnknown
+		if ev.ImpactIfApplies == ImpactNone {
+			ev.Impact = ImpactNone
+		}
+	default:
+		ev.Impact = ev.ImpactIfApplies
+	}
+	if strings.EqualFold(state, StateReportOnly) && ev.Impact.Breaking() {
+		ev.Impact = ImpactReportOnlyWouldBreak
+	}
+	ev.Remediation = remediationFor(ev, s)
+}
+
+func containsCause(cs []Cause, want ...Cause) bool {
+	for _, c := range cs {
+		for _, w := range want {
+			if c == w {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func quoteOrEmpty(s string) string {
+	if s == "" {
+		return "(empty)"
+	}
+	return "'" + s + "'"
+}
+
+// SortByImpact orders evaluations most urgent first (breaking policies,
+// then report-only risks, unknown, none), shortest sign-in frequency first
+// within breaks_after, then by display name. The sort is stable.
+func SortByImpact(evs []Evaluation) {
+	sort.SliceStable(evs, func(i, j int) bool {
+		a, b := evs[i], evs[j]
+		if a.Impact.rank() != b.Impact.rank() {
+			return a.Impact.rank() > b.Impact.rank()
+		}
+		if a.Impact == ImpactBreaksAfter && a.SignInFrequencySeconds != b.SignInFrequencySeconds {
+			return a.SignInFrequencySeconds < b.SignInFrequencySeconds
+		}
+		return strings.ToLower(a.Policy.DisplayName) < strings.ToLower(b.Policy.DisplayName)
+	})
+}

@@ -1,0 +1,175 @@
+package policy
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// GraphPoliciesURL is the v1.0 collection of Conditional Access policies.
+const GraphPoliciesURL = "https://graph.microsoft.com/v1.0/identity/conditionalAccess/policies"
+
+// Remediation texts shared by the evaluator and the predictions.
+const (
+	RemediationRememberMFA = "Set per-user MFA \"remember multifactor authentication on trusted devices\" to 365 days (Entra admin center > Identity > Users > Per-user MFA > Service settings)"
+	RemediationReenroll    = "Re-enroll the token after the change: the current refresh token is already rejected"
+	RemediationUseAuthCode = "Or re-enroll with the authorization code flow (PKCE) instead of the device code flow: a device-code session stays protocol-tracked and every refresh is blocked"
+	RemediationMFAClaim    = "Or re-enroll with MFA so the refresh token carries the MFA claim"
+)
+
+// accountLabel names the account in instructions.
+func accountLabel(s *Subject) string {
+	switch {
+	case s.UPN != "":
+		return s.UPN
+	case s.UserID != "":
+		return s.UserID
+	}
+	return "the service account"
+}
+
+// remediationFor writes the concrete steps for a policy that breaks (or,
+// once enabled or once its unknown condition resolves, would break) the token.
+func remediationFor(ev *Evaluation, s *Subject) []string {
+	if !ev.Impact.Breaking() && ev.Impact != ImpactReportOnlyWouldBreak &&
+		!(ev.Impact == ImpactUnknown && ev.ImpactIfApplies.Breaking()) {
+		return nil
+	}
+	p := ev.Def
+	var out []string
+	prefix := ""
+	switch ev.Impact {
+	case ImpactReportOnlyWouldBreak:
+		prefix = "Before this report-only policy is enabled: "
+	case ImpactUnknown:
+		prefix = "If this policy applies (see reasons): "
+	}
+	out = append(out, fmt.Sprintf("%sexclude %s from policy '%s': %s", prefix, accountLabel(s), p.DisplayName, PortalExcludePath(p.DisplayName)))
+	if req, err := ExclusionRequest(p, s.UserID); err == nil {
+		out = append(out, "Equivalent Graph request: "+req)
+	}
+	for _, c := range ev.Causes {
+		switch c {
+		case CauseSignInFrequency, CauseSIFEveryTime:
+			if !containsString(out, RemediationRememberMFA) {
+				out = append(out, RemediationRememberMFA)
+			}
+		case CauseMFA, CauseAuthStrength:
+			if !containsString(out, RemediationMFAClaim) {
+				out = append(out, RemediationMFAClaim)
+			}
+		}
+	}
+	if isDeviceCodeBlock(p) && s.AuthFlow == FlowDeviceCode {
+		out = append(out, RemediationUseAuthCode)
+	}
+	if ev.Impact == ImpactBreaksNow || ev.Impact == ImpactBreaksEveryRefresh {
+		out = append(out, RemediationReenroll)
+	}
+	return out
+}
+
+// PortalExcludePath is where an administrator excludes a user by hand.
+func PortalExcludePath(policyName string) string {
+	return "Entra admin center > Protection > Conditional Access > Policies > " + policyName + " > Users > Exclude"
+}
+
+// ExclusionRequest renders the Graph PATCH that adds userID to the policy's
+// conditions.users.excludeUsers. The whole users object is sent, with every
+// existing inclusion and exclusion kept, so the request is correct whether
+// Graph merges or replaces the complex property.
+func ExclusionRequest(p *Policy, userID string) (string, error) {
+	body, err := ExclusionPatchBody(p, userID)
+	if err != nil {
+		return "", err
+	}
+	id := p.ID
+	if id == "" {
+		return "", fmt.Errorf("policy %q has no id", p.DisplayName)
+	}
+	return "PATCH " + GraphPoliciesURL + "/" + id + " " + string(body), nil
+}
+
+// ExclusionPatchBody returns {"conditions":{"users":{...}}} with userID
+// appended to excludeUsers (once).
+func ExclusionPatchBody(p *Policy, userID string) ([]byte, error) {
+	if userID == "" {
+		return nil, fmt.Errorf("the service account's object id is not known")
+	}
+	users := map[string]any{}
+	if raw := rawUsers(p.Raw); raw != nil {
+		users = raw
+	} else if p.Conditions != nil && p.Conditions.Users != nil {
+		b, _ := json.Marshal(p.Conditions.Users)
+		_ = json.Unmarshal(b, &users)
+	}
+	key := "excludeUsers"
+	for k := range users {
+		if strings.EqualFold(k, "excludeUsers") {
+			key = k
+		}
+	}
+	var excl []any
+	if list, ok := users[key].([]any); ok {
+		excl = list
+	}
+	for _, e := range excl {
+		if s, ok := e.(string); ok && strings.EqualFold(s, userID) {
+			return json.Marshal(map[string]any{"conditions": map[string]any{"users": users}})
+		}
+	}
+	users[key] = append(excl, userID)
+	return json.Marshal(map[string]any{"conditions": map[string]any{"users": users}})
+}
+
+// rawUsers extracts conditions.users from the policy as loaded, keeping
+// fields this package does not model. Keys are matched case-insensitively.
+func rawUsers(raw json.RawMessage) map[string]any {
+	if len(raw) == 0 {
+		return nil
+	}
+	var top map[string]any
+	if json.Unmarshal(raw, &top) != nil {
+		return nil
+	}
+	cond, _ := getFold(top, "conditions").(map[string]any)
+	users, _ := getFold(cond, "users").(map[string]any)
+	if users == nil {
+		return nil
+	}
+	delete(users, "@odata.type")
+	return users
+}
+
+func getFold(m map[string]any, key string) any {
+	if v, ok := m[key]; ok {
+		return v
+	}
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	return nil
+}
+
+func isDeviceCodeBlock(p *Policy) bool {
+	if p.Conditions == nil || p.Conditions.AuthenticationFlows == nil {
+		return false
+	}
+	for _, m := range splitFlags(p.Conditions.AuthenticationFlows.TransferMethods) {
+		if strings.EqualFold(m, "deviceCodeFlow") {
+			return true
+		}
+	}
+	return false
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
