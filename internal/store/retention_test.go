@@ -20,9 +20,9 @@ func TestRetentionKeepsFailuresLonger(t *testing.T) {
 			{Time: t0.Add(-1 * h), Outcome: OutcomeOK},
 			{Time: t0.Add(-2 * h), Outcome: OutcomeOK},
 			{Time: t0.Add(-3 * h), Outcome: OutcomeOK},
-			{Time: t0.Add(-4 * h), Outcome: OutcomeOK},      // 4th success: over the count
-			{Time: t0.Add(-5 * h), Outcome: OutcomeOK},      // 5th success: over the count
-			{Time: t0.Add(-48 * h), Outcome: OutcomeOK},     // too old for a success
+			{Time: t0.Add(-4 * h), Outcome: OutcomeOK},  // 4th success: over the count
+			{Time: t0.Add(-5 * h), Outcome: OutcomeOK},  // 5th success: over the count
+			{Time: t0.Add(-48 * h), Outcome: OutcomeOK}, // too old for a success
 			{Time: t0.Add(-1 * d), Outcome: OutcomeDefinitive},
 			{Time: t0.Add(-2 * d), Outcome: OutcomeTransient},
 			{Time: t0.Add(-3 * d), Outcome: OutcomeDefinitive},
