@@ -37,11 +37,11 @@ type Global struct {
 	MetricsListen       string   `yaml:"metrics_listen"`
 	LogLevel            string   `yaml:"log_level"`
 	Cloud               string   `yaml:"cloud"`
-	AuthorityHost       string   `yaml:"authority_host"`
-	GraphBaseURL        string   `yaml:"graph_base_url"`
-	CABundleFile        string   `yaml:"ca_bundle_file"`
-	ProxyURL            string   `yaml:"proxy_url"`
-	ClientAppID         string   `yaml:"client_app_id"`
+	AuthorityHost       string   `yaml:"authority_host,omitempty"`
+	GraphBaseURL        string   `yaml:"graph_base_url,omitempty"`
+	CABundleFile        string   `yaml:"ca_bundle_file,omitempty"`
+	ProxyURL            string   `yaml:"proxy_url,omitempty"`
+	ClientAppID         string   `yaml:"client_app_id,omitempty"`
 	ProbeInterval       Duration `yaml:"probe_interval"`
 	ProbeJitter         Jitter   `yaml:"probe_jitter"`
 	ProbeTimeout        Duration `yaml:"probe_timeout"`
@@ -65,7 +65,7 @@ type Global struct {
 	// RememberMFADays is the per-user MFA "remember on trusted devices"
 	// window the operator states (Graph cannot read it); 0 means unknown.
 	RememberMFADays int    `yaml:"remember_mfa_days"`
-	TenantsDir      string `yaml:"tenants_dir"`
+	TenantsDir      string `yaml:"tenants_dir,omitempty"`
 }
 
 // Client types: a public client redeems with the client id alone; a
@@ -81,20 +81,20 @@ type Tenant struct {
 	ID             string `yaml:"id"`
 	Name           string `yaml:"name"`
 	ServiceAccount string `yaml:"service_account"`
-	ClientAppID    string `yaml:"client_app_id"`
+	ClientAppID    string `yaml:"client_app_id,omitempty"`
 	ClientType     string `yaml:"client_type"`
 
-	ClientSecret           secret.Secret `yaml:"client_secret"`
-	ClientSecretFile       string        `yaml:"client_secret_file"`
-	ClientSecretCredential string        `yaml:"client_secret_credential"`
-	ClientCertificateFile  string        `yaml:"client_certificate_file"`
-	ClientKeyFile          string        `yaml:"client_key_file"`
+	ClientSecret           secret.Secret `yaml:"client_secret,omitempty"`
+	ClientSecretFile       string        `yaml:"client_secret_file,omitempty"`
+	ClientSecretCredential string        `yaml:"client_secret_credential,omitempty"`
+	ClientCertificateFile  string        `yaml:"client_certificate_file,omitempty"`
+	ClientKeyFile          string        `yaml:"client_key_file,omitempty"`
 
 	// PlatformAppID is the platform's app whose sign-ins are watched in
 	// the tenant's sign-in logs (default: ClientAppID).
 	PlatformAppID   string   `yaml:"platform_app_id"`
 	RememberMFADays int      `yaml:"remember_mfa_days"`
-	Tags            []string `yaml:"tags"`
+	Tags            []string `yaml:"tags,omitempty"`
 
 	ProbeInterval         Duration `yaml:"probe_interval"`
 	PolicyRefreshInterval Duration `yaml:"policy_refresh_interval"`
@@ -128,9 +128,9 @@ func (t *Tenant) HasTag(tags ...string) bool {
 // Route sends matching alerts to one receiver. Empty lists match all.
 type Route struct {
 	Receiver   string            `yaml:"receiver"`
-	Severities []health.Severity `yaml:"severities"`
-	Tags       []string          `yaml:"tags"`
-	Kinds      []health.Kind     `yaml:"kinds"`
+	Severities []health.Severity `yaml:"severities,omitempty"`
+	Tags       []string          `yaml:"tags,omitempty"`
+	Kinds      []health.Kind     `yaml:"kinds,omitempty"`
 }
 
 // Matches reports whether an alert about tenant t with the given severity

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 
 	"go.yaml.in/yaml/v3"
@@ -35,5 +36,14 @@ func plural(n int, noun string) string {
 // tenants.d merged) as YAML, every secret shown as <secret>: the Secret
 // type marshals that way, so no code path here can reveal one.
 func (c *Config) RedactedYAML() ([]byte, error) {
-	return yaml.Marshal(c)
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
