@@ -1,8 +1,10 @@
 package policy
 
 import (
+	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/tokenhealth/tokenhealth/pkg/health"
 )
@@ -44,6 +46,33 @@ type compiledPolicy struct {
 	ruleErr error
 	sif     sifOutcome
 	pb      string
+	excl    *exclusionTemplate
+	judged  [2]controlJudgement // without, with the MFA claim
+	// lastRem memoises the remediation: an engine serves one tenant whose
+	// service account is evaluated again on every probe.
+	lastRem *atomic.Pointer[remMemo]
+}
+
+type remKey struct {
+	upn, userID, flow string
+	impact            Impact
+	hasMFA            bool
+}
+
+type remMemo struct {
+	key   remKey
+	lines []string
+}
+
+// remediation returns the (shared, read-only) remediation lines.
+func (cp *compiledPolicy) remediation(ev *Evaluation, s *Subject) []string {
+	k := remKey{s.UPN, s.UserID, s.AuthFlow, ev.Impact, s.TokenHasMFA}
+	if m := cp.lastRem.Load(); m != nil && m.key == k {
+		return m.lines
+	}
+	lines := slices.Clip(remediationFor(ev, s, cp.excl))
+	cp.lastRem.Store(&remMemo{key: k, lines: lines})
+	return lines
 }
 
 // Compile prepares policies and named locations for evaluation. The slices
@@ -56,7 +85,7 @@ func Compile(policies []Policy, locations []NamedLocation) *Engine {
 	e.policies = make([]compiledPolicy, len(policies))
 	for i := range policies {
 		p := &policies[i]
-		cp := compiledPolicy{p: p}
+		cp := compiledPolicy{p: p, excl: newExclusionTemplate(p), lastRem: new(atomic.Pointer[remMemo])}
 		if c := p.Conditions; c != nil && c.Devices != nil && c.Devices.DeviceFilter != nil && strings.TrimSpace(c.Devices.DeviceFilter.Rule) != "" {
 			cp.rule, cp.ruleErr = parseDeviceRule(c.Devices.DeviceFilter.Rule)
 		}
@@ -66,6 +95,8 @@ func Compile(policies []Policy, locations []NamedLocation) *Engine {
 				cp.pb = pb.Mode
 			}
 		}
+		cp.judged[0] = judgeControls(p, cp.sif, cp.pb, false)
+		cp.judged[1] = judgeControls(p, cp.sif, cp.pb, true)
 		e.policies[i] = cp
 	}
 	return e
@@ -94,6 +125,9 @@ type verdict struct {
 }
 
 func (v *verdict) add(t Tri, why string) {
+	if v.pos == nil {
+		v.pos = make([]string, 0, 8)
+	}
 	switch t {
 	case False:
 		v.neg = append(v.neg, why)
@@ -146,46 +180,65 @@ func (e *Engine) evaluate(cp *compiledPolicy, s *Subject, lc *locCtx) Evaluation
 		v.add(riskCondition("insider", splitFlags(c.InsiderRiskLevels), s.InsiderRisk))
 	}
 	ev.Applies, ev.Reasons = v.result()
-	e.judgeControls(cp, s, &ev)
+	e.applyState(cp, s, &ev)
 	return ev
 }
 
-// judgeControls sets Controls, Causes, ImpactIfApplies and Impact.
-func (e *Engine) judgeControls(cp *compiledPolicy, s *Subject, ev *Evaluation) {
-	g := evaluateGrant(cp.p.GrantControls, s.TokenHasMFA)
-	ev.Controls = append(ev.Controls, g.texts...)
-	sif := cp.sif
+// controlJudgement is what a policy's controls do to the token; it depends
+// only on the policy and on whether the token carries the MFA claim, so it
+// is computed at Compile for both cases.
+type controlJudgement struct {
+	controls []string
+	causes   []Cause
+	ifApply  Impact
+}
+
+func judgeControls(p *Policy, sif sifOutcome, pb string, hasMFA bool) controlJudgement {
+	g := evaluateGrant(p.GrantControls, hasMFA)
+	j := controlJudgement{controls: g.texts}
 	if sif.enabled {
-		ev.Controls = append(ev.Controls, sif.text)
+		j.controls = append(j.controls, sif.text)
 	}
-	if cp.pb != "" {
-		ev.Controls = append(ev.Controls, "persistent browser session "+cp.pb+" (browsers only; no effect on a daemon's refresh token)")
+	if pb != "" {
+		j.controls = append(j.controls, "persistent browser session "+pb+" (browsers only; no effect on a daemon's refresh token)")
 	}
 	// A secondaryAuthentication frequency re-prompts only the MFA step, so
 	// it matters only when MFA is part of the session.
-	mfaInvolved := s.TokenHasMFA || g.state == ctlUnsatisfiable && containsCause(g.causes, CauseMFA, CauseAuthStrength)
-	ev.SignInFrequencySecondaryOnly = sif.secondary
+	mfaInvolved := hasMFA || g.state == ctlUnsatisfiable && containsCause(g.causes, CauseMFA, CauseAuthStrength)
 	switch {
 	case g.state == ctlUnsatisfiable:
-		ev.ImpactIfApplies, ev.Causes = ImpactBreaksNow, g.causes
+		j.ifApply, j.causes = ImpactBreaksNow, g.causes
 	case sif.enabled && sif.unknown:
-		ev.ImpactIfApplies = ImpactUnknown
+		j.ifApply = ImpactUnknown
 	case sif.enabled && sif.secondary && !mfaInvolved:
-		ev.ImpactIfApplies = ImpactUnknown
-		ev.Controls = append(ev.Controls, "sign-in frequency applies to the MFA step only, and MFA is not part of this token's session")
+		j.ifApply = ImpactUnknown
+		j.controls = append(j.controls, "sign-in frequency applies to the MFA step only, and MFA is not part of this token's session")
 	case sif.everyTime:
-		ev.ImpactIfApplies, ev.Causes = ImpactBreaksEveryRefresh, []Cause{CauseSIFEveryTime}
+		j.ifApply, j.causes = ImpactBreaksEveryRefresh, []Cause{CauseSIFEveryTime}
 	case sif.enabled:
-		ev.ImpactIfApplies, ev.Causes = ImpactBreaksAfter, []Cause{CauseSignInFrequency}
+		j.ifApply, j.causes = ImpactBreaksAfter, []Cause{CauseSignInFrequency}
 	case g.state == ctlUnknown:
-		ev.ImpactIfApplies = ImpactUnknown
+		j.ifApply = ImpactUnknown
 	default:
-		ev.ImpactIfApplies = ImpactNone
+		j.ifApply = ImpactNone
 	}
-	if ev.ImpactIfApplies != ImpactBreaksNow && g.state == ctlUnknown && ev.ImpactIfApplies != ImpactUnknown {
-		ev.Controls = append(ev.Controls, "grant controls could not be fully judged")
+	if j.ifApply != ImpactBreaksNow && j.ifApply != ImpactUnknown && g.state == ctlUnknown {
+		j.controls = append(j.controls, "grant controls could not be fully judged")
 	}
+	j.controls = slices.Clip(j.controls)
+	j.causes = slices.Clip(j.causes)
+	return j
+}
 
+// applyState sets Impact from the state, the applicability and the
+// controls, and writes the remediation.
+func (e *Engine) applyState(cp *compiledPolicy, s *Subject, ev *Evaluation) {
+	j := &cp.judged[0]
+	if s.TokenHasMFA {
+		j = &cp.judged[1]
+	}
+	ev.Controls, ev.Causes, ev.ImpactIfApplies = j.controls, j.causes, j.ifApply
+	ev.SignInFrequencySecondaryOnly = cp.sif.secondary
 	state := cp.p.State
 	switch {
 	case strings.EqualFold(state, StateDisabled):
@@ -211,7 +264,7 @@ func (e *Engine) judgeControls(cp *compiledPolicy, s *Subject, ev *Evaluation) {
 	if strings.EqualFold(state, StateReportOnly) && ev.Impact.Breaking() {
 		ev.Impact = ImpactReportOnlyWouldBreak
 	}
-	ev.Remediation = remediationFor(ev, s)
+	ev.Remediation = cp.remediation(ev, s)
 }
 
 func containsCause(cs []Cause, want ...Cause) bool {

@@ -19,6 +19,7 @@ const (
 // compiledLocation is a named location with its ranges parsed once.
 type compiledLocation struct {
 	loc       *NamedLocation
+	name      string // "named location 'X' (id)", built once
 	prefixes  []netip.Prefix
 	badRanges []string
 }
@@ -27,7 +28,7 @@ func compileLocations(locs []NamedLocation) map[string]*compiledLocation {
 	out := make(map[string]*compiledLocation, len(locs))
 	for i := range locs {
 		l := &locs[i]
-		c := &compiledLocation{loc: l}
+		c := &compiledLocation{loc: l, name: fmt.Sprintf("named location '%s' (%s)", l.DisplayName, l.ID)}
 		for _, r := range l.IPRanges {
 			p, err := netip.ParsePrefix(strings.TrimSpace(r.CIDRAddress))
 			if err != nil {
@@ -53,13 +54,12 @@ func newLocCtx(s *Subject) locCtx {
 	c := locCtx{ipText: strings.TrimSpace(s.IP), country: strings.ToUpper(strings.TrimSpace(s.Country))}
 	if a, err := netip.ParseAddr(c.ipText); err == nil {
 		c.ip, c.ipKnown = a.Unmap(), true
+		c.ipText = c.ip.String()
 	}
 	return c
 }
 
-func (c *compiledLocation) label() string {
-	return fmt.Sprintf("named location '%s' (%s)", c.loc.DisplayName, c.loc.ID)
-}
+func (c *compiledLocation) label() string { return c.name }
 
 // contains says whether the subject is in this named location.
 func (c *compiledLocation) contains(lc *locCtx) (Tri, string) {
@@ -83,13 +83,13 @@ func (c *compiledLocation) contains(lc *locCtx) (Tri, string) {
 	}
 	for _, p := range c.prefixes {
 		if p.Contains(lc.ip) {
-			return True, fmt.Sprintf("IP %s is in %s range %s", lc.ip, c.label(), p)
+			return True, "IP " + lc.ipText + " is in " + c.name + " range " + p.String()
 		}
 	}
 	if len(c.badRanges) > 0 {
 		return Unknown, fmt.Sprintf("IP %s is not in the readable ranges of %s, which also has unreadable ranges %s", lc.ip, c.label(), strings.Join(c.badRanges, ", "))
 	}
-	return False, fmt.Sprintf("IP %s is not in %s", lc.ip, c.label())
+	return False, "IP " + lc.ipText + " is not in " + c.name
 }
 
 // inLocation resolves one entry of includeLocations/excludeLocations.

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -30,7 +31,7 @@ func accountLabel(s *Subject) string {
 
 // remediationFor writes the concrete steps for a policy that breaks (or,
 // once enabled or once its unknown condition resolves, would break) the token.
-func remediationFor(ev *Evaluation, s *Subject) []string {
+func remediationFor(ev *Evaluation, s *Subject, tmpl *exclusionTemplate) []string {
 	if !ev.Impact.Breaking() && ev.Impact != ImpactReportOnlyWouldBreak &&
 		!(ev.Impact == ImpactUnknown && ev.ImpactIfApplies.Breaking()) {
 		return nil
@@ -44,9 +45,10 @@ func remediationFor(ev *Evaluation, s *Subject) []string {
 	case ImpactUnknown:
 		prefix = "If this policy applies (see reasons): "
 	}
-	out = append(out, fmt.Sprintf("%sexclude %s from policy '%s': %s", prefix, accountLabel(s), p.DisplayName, PortalExcludePath(p.DisplayName)))
-	if req, err := ExclusionRequest(p, s.UserID); err == nil {
-		out = append(out, "Equivalent Graph request: "+req)
+	out = make([]string, 0, 4)
+	out = append(out, prefix+"exclude "+accountLabel(s)+tmpl.portalSuffix)
+	if req, err := tmpl.request(s.UserID); err == nil {
+		out = append(out, req)
 	}
 	for _, c := range ev.Causes {
 		switch c {
@@ -79,29 +81,39 @@ func PortalExcludePath(policyName string) string {
 // existing inclusion and exclusion kept, so the request is correct whether
 // Graph merges or replaces the complex property.
 func ExclusionRequest(p *Policy, userID string) (string, error) {
-	body, err := ExclusionPatchBody(p, userID)
-	if err != nil {
-		return "", err
-	}
-	id := p.ID
-	if id == "" {
-		return "", fmt.Errorf("policy %q has no id", p.DisplayName)
-	}
-	return "PATCH " + GraphPoliciesURL + "/" + id + " " + string(body), nil
+	r, err := newExclusionTemplate(p).request(userID)
+	return strings.TrimPrefix(r, "Equivalent Graph request: "), err
 }
 
 // ExclusionPatchBody returns {"conditions":{"users":{...}}} with userID
 // appended to excludeUsers (once).
 func ExclusionPatchBody(p *Policy, userID string) ([]byte, error) {
-	if userID == "" {
-		return nil, fmt.Errorf("the service account's object id is not known")
-	}
-	users := map[string]any{}
-	if raw := rawUsers(p.Raw); raw != nil {
-		users = raw
-	} else if p.Conditions != nil && p.Conditions.Users != nil {
-		b, _ := json.Marshal(p.Conditions.Users)
-		_ = json.Unmarshal(b, &users)
+	return newExclusionTemplate(p).body(userID)
+}
+
+// exclusionTemplate is the PATCH body prepared once per policy: the JSON
+// text before and after the slot where the new user id goes, so rendering
+// it per evaluation is a concatenation rather than a JSON round trip.
+type exclusionTemplate struct {
+	policyID, policyName string
+	portalSuffix         string // " from policy 'X': <portal path>"
+	before, after        []byte // around the new id (including its comma)
+	unchanged            []byte // body when the user is already excluded
+	existing             map[string]bool
+}
+
+const exclusionSlot = `\u0000tokenhealth-new-exclusion\u0000` // how encoding/json writes the placeholder
+
+func newExclusionTemplate(p *Policy) *exclusionTemplate {
+	t := &exclusionTemplate{policyID: p.ID, policyName: p.DisplayName, existing: map[string]bool{},
+		portalSuffix: " from policy '" + p.DisplayName + "': " + PortalExcludePath(p.DisplayName)}
+	users := rawUsers(p.Raw)
+	if users == nil {
+		users = map[string]any{}
+		if p.Conditions != nil && p.Conditions.Users != nil {
+			b, _ := json.Marshal(p.Conditions.Users)
+			_ = json.Unmarshal(b, &users)
+		}
 	}
 	key := "excludeUsers"
 	for k := range users {
@@ -109,18 +121,62 @@ func ExclusionPatchBody(p *Policy, userID string) ([]byte, error) {
 			key = k
 		}
 	}
-	var excl []any
-	if list, ok := users[key].([]any); ok {
-		excl = list
-	}
+	excl, _ := users[key].([]any)
 	for _, e := range excl {
-		if s, ok := e.(string); ok && strings.EqualFold(s, userID) {
-			return json.Marshal(map[string]any{"conditions": map[string]any{"users": users}})
+		if s, ok := e.(string); ok {
+			t.existing[strings.ToLower(s)] = true
 		}
 	}
-	users[key] = append(excl, userID)
-	return json.Marshal(map[string]any{"conditions": map[string]any{"users": users}})
+	users[key] = excl
+	if excl == nil {
+		users[key] = []any{}
+	}
+	t.unchanged, _ = json.Marshal(map[string]any{"conditions": map[string]any{"users": users}})
+	users[key] = append(append([]any(nil), excl...), "\x00tokenhealth-new-exclusion\x00")
+	withSlot, _ := json.Marshal(map[string]any{"conditions": map[string]any{"users": users}})
+	slot := []byte(`"` + exclusionSlot + `"`)
+	i := bytes.Index(withSlot, slot)
+	if i < 0 { // cannot happen: the slot value is unique by construction
+		return t
+	}
+	t.before, t.after = withSlot[:i], withSlot[i+len(slot):]
+	return t
 }
+
+func (t *exclusionTemplate) body(userID string) ([]byte, error) {
+	if userID == "" {
+		return nil, fmt.Errorf("the service account's object id is not known")
+	}
+	if t.existing[strings.ToLower(userID)] || t.before == nil {
+		return t.unchanged, nil
+	}
+	q, _ := json.Marshal(userID)
+	out := make([]byte, 0, len(t.before)+len(q)+len(t.after))
+	out = append(append(append(out, t.before...), q...), t.after...)
+	return out, nil
+}
+
+// request renders "Equivalent Graph request: PATCH <url> <body>".
+func (t *exclusionTemplate) request(userID string) (string, error) {
+	if t.policyID == "" {
+		return "", fmt.Errorf("policy %q has no id", t.policyName)
+	}
+	body, err := t.body(userID)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.Grow(len(requestPrefix) + len(GraphPoliciesURL) + len(t.policyID) + len(body) + 2)
+	b.WriteString(requestPrefix)
+	b.WriteString(GraphPoliciesURL)
+	b.WriteByte('/')
+	b.WriteString(t.policyID)
+	b.WriteByte(' ')
+	b.Write(body)
+	return b.String(), nil
+}
+
+const requestPrefix = "Equivalent Graph request: PATCH "
 
 // rawUsers extracts conditions.users from the policy as loaded, keeping
 // fields this package does not model. Keys are matched case-insensitively.
