@@ -184,7 +184,7 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 			if guess != "" {
 				d.src.misspelt[joinPath(path, guess)] = true
 			}
-			d.ps.addAt(d.src, key.Line, fpath, unknownFieldMessage(guess))
+			d.ps.addAt(d.src, key.Line, fpath, unknownFieldMessage(guess, fields.names))
 			continue
 		}
 		d.src.lines[fpath] = key.Line

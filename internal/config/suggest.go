@@ -1,15 +1,26 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // unknownFieldMessage names the closest known key (from closest) when the
-// unknown one looks like a typo of it ("servce_account" -> service_account).
-func unknownFieldMessage(guess string) string {
-	if guess != "" {
+// unknown one looks like a typo of it, or lists the keys of a small mapping.
+func unknownFieldMessage(guess string, known []string) string {
+	switch {
+	case guess != "":
 		return fmt.Sprintf("unknown field (did you mean %s?)", guess)
+	case len(known) == 1:
+		return fmt.Sprintf("unknown field (only %s is allowed here)", known[0])
+	case len(known) <= maxListedKeys:
+		return fmt.Sprintf("unknown field (expected one of %s)", strings.Join(known, ", "))
 	}
 	return "unknown field"
 }
+
+// maxListedKeys: beyond this, a list of valid keys is noise, not help.
+const maxListedKeys = 6
 
 // closest returns the known name within a typo's distance of key: at most
 // one edit for short names, up to a third of the length for long ones.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/tokenhealth/tokenhealth/internal/secret"
 )
@@ -26,11 +27,11 @@ func (l *loader) validateTenants(cfg *Config) {
 		}
 		key := strings.ToLower(t.ID)
 		if first, dup := seen[key]; dup {
-			where := fmt.Sprintf("line %d", first.line)
+			where := fmt.Sprintf("on line %d", first.line)
 			if first.file != file {
-				where = fmt.Sprintf("%s:%d", first.file, first.line)
+				where = fmt.Sprintf("at %s:%d", first.file, first.line)
 			}
-			l.ps.add(t.src, p+".id", "duplicate tenant id %s (first defined at %s)", t.ID, where)
+			l.ps.add(t.src, p+".id", "duplicate tenant id %s (first defined %s)", t.ID, where)
 			continue
 		}
 		seen[key] = firstSeen{file: file, line: t.src.lineOf(p + ".id")}
@@ -69,9 +70,20 @@ func (l *loader) validateTenant(t *Tenant, p string) {
 			l.ps.add(src, indexPath(p+".tags", i), "empty tag")
 		}
 	}
-	l.minDuration(src, p+".probe_interval", t.ProbeInterval, MinProbeInterval)
-	l.minDuration(src, p+".policy_refresh_interval", t.PolicyRefreshInterval, MinPolicyRefreshInterval)
-	l.minDuration(src, p+".signin_poll_interval", t.SigninPollInterval, MinSigninPollInterval)
+	// Inherited intervals were checked once, under global.
+	for _, iv := range []struct {
+		key     string
+		value   Duration
+		minimum time.Duration
+	}{
+		{"probe_interval", t.ProbeInterval, MinProbeInterval},
+		{"policy_refresh_interval", t.PolicyRefreshInterval, MinPolicyRefreshInterval},
+		{"signin_poll_interval", t.SigninPollInterval, MinSigninPollInterval},
+	} {
+		if src.has(p + "." + iv.key) {
+			l.minDuration(src, p+"."+iv.key, iv.value, iv.minimum)
+		}
+	}
 }
 
 // isUPN accepts user@domain.tld: Entra UPNs always carry a verified (or
