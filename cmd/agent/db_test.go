@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tokenhealth/tokenhealth/internal/localapi"
+	"github.com/tokenhealth/tokenhealth/internal/store"
+)
+
+// seedState writes a state file with one token cache and returns the state
+// and key file paths.
+func seedState(t *testing.T) (state, key string) {
+	t.Helper()
+	dir := t.TempDir()
+	state, key = filepath.Join(dir, "state.db"), filepath.Join(dir, "state.key")
+	db, err := store.Open(state, store.Options{KeyFile: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SaveTokenCache("t1", []byte("cache")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return state, key
+}
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = dispatch(&cliEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &errb}, args)
+	return code, out.String(), errb.String()
+}
+
+func TestDBBackupOffline(t *testing.T) {
+	state, key := seedState(t)
+	dest := filepath.Join(t.TempDir(), "copy.db")
+	// The path may come after the flags or before them.
+	for _, args := range [][]string{
+		{"db", "backup", "--state", state, "--key-file", key, dest},
+		{"db", "backup", dest, "--state", state, "--key-file", key},
+	} {
+		code, out, errs := runCLI(args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d, stderr %q", args, code, errs)
+		}
+		want := "backed up " + state + " to " + dest + "\n" +
+			"the token caches in it are encrypted: keep a copy of the key file " + key + " as well, stored apart from the backup\n"
+		if out != want {
+			t.Fatalf("stdout = %q\nwant     %q", out, want)
+		}
+	}
+	db, err := store.Open(dest, store.Options{KeyFile: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got, err := db.LoadTokenCache("t1"); err != nil || string(got) != "cache" {
+		t.Fatalf("backup holds %q, %v", got, err)
+	}
+}
+
+func TestDBBackupWhileDaemonHoldsFile(t *testing.T) {
+	state, key := seedState(t)
+	daemon, err := store.Open(state, store.Options{KeyFile: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer daemon.Close()
+	dest := filepath.Join(t.TempDir(), "copy.db")
+
+	sockDir, err := os.MkdirTemp("", "thdb") // unix socket paths are short
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(sockDir)
+	sock := filepath.Join(sockDir, "api.sock")
+
+	// Nobody answers on the socket: the message says what to do.
+	code, _, errs := runCLI("db", "backup", dest, "--state", state, "--key-file", key, "--socket", sock)
+	if code != 1 {
+		t.Fatalf("exit %d; want 1", code)
+	}
+	for _, part := range []string{
+		state + " is held by a running tokenhealth process, and its local API at " + sock + " did not answer",
+		"take the backup through the running agent (--socket PATH), or stop the service (systemctl stop tokenhealth)",
+	} {
+		if !strings.Contains(errs, part) {
+			t.Errorf("stderr %q lacks %q", errs, part)
+		}
+	}
+
+	// A daemon on the socket writes the backup from its own handle.
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/db/backup", func(w http.ResponseWriter, r *http.Request) {
+		var req localapi.BackupRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err := daemon.Backup(req.Path); err != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+			_ = json.NewEncoder(w).Encode(localapi.ErrorResponse{Error: err.Error()})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{"backup": req.Path})
+	})
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	code, out, errs := runCLI("db", "backup", dest, "--state", state, "--key-file", key, "--socket", sock)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	if !strings.HasPrefix(out, "backed up "+state+" to "+dest+" (written by the running agent)\n") {
+		t.Fatalf("stdout = %q", out)
+	}
+	if _, err := os.Stat(dest); err != nil {
+		t.Fatalf("no backup written: %v", err)
+	}
+}
+
+func TestDBCheck(t *testing.T) {
+	state, key := seedState(t)
+	code, out, errs := runCLI("db", "check", "--state", state, "--key-file", key)
+	if code != 0 || out != state+": no problems found\n" {
+		t.Fatalf("clean: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	db, err := store.Open(state, store.Options{KeyFile: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Put(store.BucketFindings, "t1/broken", []byte("not json")); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	code, out, errs = runCLI("db", "check", "--state", state, "--key-file", key)
+	if code != 1 || out != "findings/t1/broken: value is not valid JSON (8 bytes)\n" {
+		t.Fatalf("damaged: exit %d, stdout %q", code, out)
+	}
+	if !strings.Contains(errs, state+": 1 problem(s) found") {
+		t.Fatalf("stderr %q", errs)
+	}
+}
+
+func TestDBCompactAndRefusals(t *testing.T) {
+	state, key := seedState(t)
+	code, out, errs := runCLI("db", "compact", "--state", state, "--key-file", key)
+	if code != 0 || !strings.HasPrefix(out, "compacted "+state+": ") {
+		t.Fatalf("compact: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+
+	held, err := store.Open(state, store.Options{KeyFile: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	wantHeld := "tokenhealth: another tokenhealth process holds " + state + "; db compact needs the file to itself: " +
+		"stop the service (systemctl stop tokenhealth), run 'tokenhealth db compact' again, then start it\n"
+	if code, _, errs := runCLI("db", "compact", "--state", state, "--key-file", key); code != 1 || errs != wantHeld {
+		t.Fatalf("held: exit %d, stderr %q\nwant %q", code, errs, wantHeld)
+	}
+
+	missing := filepath.Join(t.TempDir(), "typo.db")
+	cases := []struct {
+		args []string
+		code int
+		err  string
+	}{
+		{[]string{"db", "check", "--state", missing, "--key-file", key}, 1, "tokenhealth: no state file at " + missing + " (use --state to name it)\n"},
+		{[]string{"db", "compact", "--state", missing, "--key-file", key}, 1, "tokenhealth: no state file at " + missing + " (use --state to name it)\n"},
+		{[]string{"db", "check", "extra", "--state", state}, 2, "tokenhealth: db check: unexpected argument \"extra\"\n"},
+	}
+	for _, c := range cases {
+		code, _, errs := runCLI(c.args...)
+		if code != c.code || errs != c.err {
+			t.Errorf("%v: exit %d, stderr %q; want %d, %q", c.args, code, errs, c.code, c.err)
+		}
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Fatal("a check of a missing file created it")
+	}
+	if code, _, _ := runCLI("db"); code != 2 {
+		t.Fatalf("db without a verb: exit %d; want 2", code)
+	}
+	if code, _, _ := runCLI("db", "backup", "--state", state); code != 2 {
+		t.Fatalf("backup without PATH: exit %d; want 2", code)
+	}
+}
