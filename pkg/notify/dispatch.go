@@ -43,11 +43,14 @@ func (n *Notifier) Run(ctx context.Context) error {
 				n.deliver(ctx, job)
 			}()
 		}
+		// Wait until an absolute time: work done since now was read must
+		// not push the next wake-up further out.
+		until := now.Add(wait)
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-n.wake:
-		case <-n.opts.Clock.After(wait):
+		case <-n.opts.Clock.After(until.Sub(n.opts.Clock.Now())):
 		}
 	}
 }
