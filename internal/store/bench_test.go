@@ -58,7 +58,7 @@ func BenchmarkAppendProbe(b *testing.B) {
 				})
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
 				b.ReportMetric(float64(parallelism*procs), "goroutines")
-				if commits := db.probes.commits.Load(); commits > 0 {
+				if commits := db.writes.commits.Load(); commits > 0 {
 					b.ReportMetric(float64(b.N)/float64(commits), "writes/commit")
 				}
 			})

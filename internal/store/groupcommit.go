@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -8,10 +9,10 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Group commit for probe history.
+// Group commit for the hot write paths (probe history, token caches, Batch).
 //
-// Every bbolt commit costs two fdatasyncs, so one transaction per probe caps
-// the agent at a few hundred records a second however many probes run. A
+// Every bbolt commit costs two fdatasyncs, so one transaction per write caps
+// the agent at a few hundred writes a second however many probes run. A
 // single committer goroutine instead takes everything queued while the
 // previous commit was syncing and writes it in one transaction.
 //
@@ -23,24 +24,24 @@ import (
 // each pay a full fsync.
 
 const (
-	// probeQueueSize bounds memory; writers block (back-pressure) when full.
-	probeQueueSize = 4096
-	// maxProbeBatch bounds one transaction's dirty pages.
-	maxProbeBatch = 1000
+	// writeQueueSize bounds memory; writers block (back-pressure) when full.
+	writeQueueSize = 4096
+	// maxBatch bounds one transaction's dirty pages.
+	maxBatch = 1000
 	// maxLinger bounds the wait for the previous batch's writers to return.
 	maxLinger = time.Millisecond
 )
 
-type probeWrite struct {
-	tenant string
-	nanos  int64
-	value  []byte
-	done   chan error // buffered: the committer never blocks on a reply
+// pendingWrite is one queued write. apply may run twice: alone after a
+// shared transaction failed.
+type pendingWrite struct {
+	apply func(tx *bolt.Tx) error
+	done  chan error // buffered: the committer never blocks on a reply
 }
 
 type groupCommitter struct {
 	db      *DB
-	queue   chan probeWrite
+	queue   chan pendingWrite
 	mu      sync.RWMutex // held shared by submitters, exclusively by close
 	closed  bool
 	stopped chan struct{}
@@ -48,13 +49,14 @@ type groupCommitter struct {
 }
 
 func newGroupCommitter(db *DB) *groupCommitter {
-	g := &groupCommitter{db: db, queue: make(chan probeWrite, probeQueueSize), stopped: make(chan struct{})}
+	g := &groupCommitter{db: db, queue: make(chan pendingWrite, writeQueueSize), stopped: make(chan struct{})}
 	go g.run()
 	return g
 }
 
-// submit queues w and waits until it is committed.
-func (g *groupCommitter) submit(w probeWrite) error {
+// submit queues apply and waits until it is committed.
+func (g *groupCommitter) submit(apply func(tx *bolt.Tx) error) error {
+	w := pendingWrite{apply: apply, done: make(chan error, 1)}
 	g.mu.RLock()
 	if g.closed {
 		g.mu.RUnlock()
@@ -67,7 +69,7 @@ func (g *groupCommitter) submit(w probeWrite) error {
 
 func (g *groupCommitter) run() {
 	defer close(g.stopped)
-	batch := make([]probeWrite, 0, maxProbeBatch)
+	batch := make([]pendingWrite, 0, maxBatch)
 	linger := time.NewTimer(maxLinger)
 	linger.Stop()
 	lastSize := 0
@@ -90,7 +92,7 @@ func (g *groupCommitter) run() {
 			linger.Stop()
 		}
 	drain:
-		for len(batch) < maxProbeBatch {
+		for len(batch) < maxBatch {
 			select {
 			case w, ok := <-g.queue:
 				if !ok {
@@ -108,12 +110,11 @@ func (g *groupCommitter) run() {
 
 // commit writes the batch in one transaction. If that fails, each write is
 // retried alone so one bad record cannot fail its neighbours.
-func (g *groupCommitter) commit(batch []probeWrite) {
+func (g *groupCommitter) commit(batch []pendingWrite) {
 	g.commits.Add(1)
 	err := g.db.bolt.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte(BucketProbes))
 		for _, w := range batch {
-			if err := putProbe(b, w); err != nil {
+			if err := safeApply(w.apply, tx); err != nil {
 				return err
 			}
 		}
@@ -126,8 +127,19 @@ func (g *groupCommitter) commit(batch []probeWrite) {
 		return
 	}
 	for _, w := range batch {
-		w.done <- g.db.bolt.Update(func(tx *bolt.Tx) error { return putProbe(tx.Bucket([]byte(BucketProbes)), w) })
+		w.done <- g.db.bolt.Update(func(tx *bolt.Tx) error { return safeApply(w.apply, tx) })
 	}
+}
+
+// safeApply turns a panic in one caller's function into that caller's
+// error instead of killing the committer every other writer waits on.
+func safeApply(apply func(*bolt.Tx) error, tx *bolt.Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic in batched write: %v", r)
+		}
+	}()
+	return apply(tx)
 }
 
 // close stops accepting writes, commits what is queued and waits for the

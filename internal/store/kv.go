@@ -25,6 +25,16 @@ func (db *DB) Update(fn func(tx *Tx) error) error {
 	return db.bolt.Update(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, db: db}) })
 }
 
+// Batch runs fn in a transaction shared with other concurrent writers
+// (group commit) and returns once its writes are durable: use it for writes
+// made by many goroutines at once, where Update would pay one fsync each.
+// fn may run more than once (after a shared transaction fails, each writer
+// is retried alone), so it must act only through tx; calling other DB
+// methods from fn deadlocks.
+func (db *DB) Batch(fn func(tx *Tx) error) error {
+	return db.writes.submit(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, db: db}) })
+}
+
 // View runs fn in a read-only transaction with a consistent snapshot. Do not
 // call Update from inside fn: bbolt may deadlock when it grows the file.
 func (db *DB) View(fn func(tx *Tx) error) error {

@@ -71,7 +71,14 @@ func (db *DB) AppendProbe(tenantID string, a ProbeAttempt) error {
 	if err != nil {
 		return err
 	}
-	return db.probes.submit(w)
+	return db.writes.submit(func(tx *bolt.Tx) error { return putProbe(tx.Bucket([]byte(BucketProbes)), w) })
+}
+
+// probeWrite is an encoded attempt ready to store.
+type probeWrite struct {
+	tenant string
+	nanos  int64
+	value  []byte
 }
 
 func (db *DB) newProbeWrite(tenantID string, a ProbeAttempt) (probeWrite, error) {
@@ -88,7 +95,7 @@ func (db *DB) newProbeWrite(tenantID string, a ProbeAttempt) (probeWrite, error)
 	if err != nil {
 		return probeWrite{}, fmt.Errorf("encode probe attempt of tenant %s: %w", tenantID, err)
 	}
-	return probeWrite{tenant: tenantID, nanos: a.Time.UnixNano(), value: raw, done: make(chan error, 1)}, nil
+	return probeWrite{tenant: tenantID, nanos: a.Time.UnixNano(), value: raw}, nil
 }
 
 // putProbe stores one attempt. Two attempts of a tenant stamped with the

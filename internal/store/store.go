@@ -93,7 +93,7 @@ type DB struct {
 	retention Retention
 	clock     clock.Clock
 	log       *slog.Logger
-	probes    *groupCommitter
+	writes    *groupCommitter // group commit for probes, token caches and Batch
 
 	closeOnce sync.Once
 	closeErr  error
@@ -125,7 +125,7 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, err
 	}
-	db.probes = newGroupCommitter(db)
+	db.writes = newGroupCommitter(db)
 	return db, nil
 }
 
@@ -163,11 +163,11 @@ func (o Options) withDefaults() Options {
 // Path returns the absolute path of the state file.
 func (db *DB) Path() string { return db.path }
 
-// Close flushes pending probe writes and releases the file lock.
+// Close commits queued writes and releases the file lock.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
-		if db.probes != nil {
-			db.probes.close()
+		if db.writes != nil {
+			db.writes.close()
 		}
 		db.closeErr = db.bolt.Close()
 	})

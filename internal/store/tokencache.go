@@ -13,7 +13,8 @@ import (
 // id as associated data so a cache moved to another tenant's key does not
 // decrypt.
 
-// SaveTokenCache seals blob (an MSAL cache export) for tenantID.
+// SaveTokenCache seals blob (an MSAL cache export) for tenantID and returns
+// once it is durable.
 func (db *DB) SaveTokenCache(tenantID string, blob []byte) error {
 	if err := validTenantID(tenantID); err != nil {
 		return err
@@ -22,7 +23,9 @@ func (db *DB) SaveTokenCache(tenantID string, blob []byte) error {
 	if err != nil {
 		return fmt.Errorf("seal token cache of tenant %s: %w", tenantID, err)
 	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	// MSAL exports the cache after every redemption, so this is as hot as
+	// probe history and shares its group commit.
+	return db.writes.submit(func(tx *bolt.Tx) error {
 		return tx.Bucket([]byte(BucketTokenCache)).Put([]byte(tenantID), sealed)
 	})
 }
