@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -42,25 +43,47 @@ func (r Retention) withDefaults() Retention {
 	return r
 }
 
+// retentionChunk bounds the deletes in one write transaction (a variable so
+// a test can make several chunks out of a few records).
+var retentionChunk = 5000
+
 // ApplyRetention deletes probe records beyond the per-tenant limits, dated
 // by the store's clock, and returns how many it removed.
+//
+// The scan runs in a read transaction and the deletes in short write
+// transactions, so probes keep committing during a large purge. That is
+// safe because a record judged expired stays expired: records appended
+// meanwhile are newer and only push older ones further past the limits.
 func (db *DB) ApplyRetention() (removed int, err error) {
 	now := db.clock.Now()
-	err = db.bolt.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte(BucketProbes))
-		doomed := db.expiredProbeKeys(b, now)
-		for _, k := range doomed {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		removed = len(doomed)
+	var doomed [][]byte
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		doomed = db.expiredProbeKeys(tx.Bucket([]byte(BucketProbes)), now)
 		return nil
 	})
-	if err == nil && removed > 0 {
+	if err != nil {
+		return 0, err
+	}
+	for start := 0; start < len(doomed); start += retentionChunk {
+		chunk := doomed[start:min(start+retentionChunk, len(doomed))]
+		err = db.bolt.Update(func(tx *bolt.Tx) error {
+			b := tx.Bucket([]byte(BucketProbes))
+			for _, k := range chunk {
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return removed, fmt.Errorf("apply retention to %s: %w", db.path, err)
+		}
+		removed += len(chunk)
+	}
+	if removed > 0 {
 		db.log.Info("applied probe history retention", "removed", removed)
 	}
-	return removed, err
+	return removed, nil
 }
 
 // probeRecord is what retention needs from a stored attempt.
@@ -71,8 +94,7 @@ type probeRecord struct {
 }
 
 // expiredProbeKeys walks the bucket once; keys are grouped by tenant and
-// ascending in time within a group. Deletion happens after the walk because
-// deleting under a live cursor skips keys.
+// ascending in time within a group.
 func (db *DB) expiredProbeKeys(b *bolt.Bucket, now time.Time) [][]byte {
 	var doomed [][]byte
 	var group []probeRecord

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -86,5 +87,67 @@ func TestRetentionDefaults(t *testing.T) {
 	want := Retention{MaxSuccesses: 200, MaxSuccessAge: 14 * 24 * time.Hour, MaxFailures: 5, MaxFailureAge: 90 * 24 * time.Hour}
 	if got != want {
 		t.Fatalf("defaults = %+v; want %+v", got, want)
+	}
+}
+
+// BenchmarkApplyRetention measures one retention pass over 500 tenants with
+// 300 records each (100 over the success limit):
+//
+//	go test -run '^$' -bench BenchmarkApplyRetention ./internal/store/
+func BenchmarkApplyRetention(b *testing.B) {
+	const tenants, perTenant = 500, 300
+	for range b.N {
+		b.StopTimer()
+		db, err := Open(b.TempDir()+"/state.db", Options{Key: testKey, Clock: clock.NewVirtual(t0, 0)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		err = db.bolt.Update(func(tx *boltTx) error {
+			bucket := tx.Bucket([]byte(BucketProbes))
+			for tn := range tenants {
+				for i := range perTenant {
+					w, err := db.newProbeWrite(fmt.Sprintf("tenant-%04d", tn), ProbeAttempt{Time: t0.Add(-time.Duration(i) * time.Minute), Outcome: OutcomeOK})
+					if err != nil {
+						return err
+					}
+					if err := putProbe(bucket, w); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		removed, err := db.ApplyRetention()
+		if err != nil || removed != tenants*(perTenant-DefaultRetention.MaxSuccesses) {
+			b.Fatalf("removed %d, %v", removed, err)
+		}
+		b.StopTimer()
+		db.Close()
+	}
+	b.ReportMetric(float64(tenants*perTenant), "records/pass")
+}
+
+func TestRetentionDeletesInChunks(t *testing.T) {
+	saved := retentionChunk
+	retentionChunk = 5
+	t.Cleanup(func() { retentionChunk = saved })
+	db := openTemp(t, Options{Clock: clock.NewVirtual(t0, 0), Retention: Retention{MaxSuccesses: 2}})
+	for _, tenant := range []string{"a", "b", "c"} {
+		for i := range 10 {
+			if err := db.AppendProbe(tenant, ProbeAttempt{Time: t0.Add(-time.Duration(i) * time.Minute), Outcome: OutcomeOK}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	removed, err := db.ApplyRetention()
+	if err != nil || removed != 24 {
+		t.Fatalf("removed %d, %v; want 24 in five chunks", removed, err)
+	}
+	for _, tenant := range []string{"a", "b", "c"} {
+		assertHistory(t, db, tenant, []time.Duration{0, -time.Minute})
 	}
 }
