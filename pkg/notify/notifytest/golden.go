@@ -3,10 +3,10 @@ package notifytest
 import (
 	"bytes"
 	"encoding/json"
-	"sort"
-	"strings"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
 )
 
