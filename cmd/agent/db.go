@@ -42,6 +42,7 @@ type dbFlags struct {
 	state   string
 	keyFile string
 	socket  string
+	json    bool
 }
 
 // parseDBFlags accepts flags before and after positional arguments
@@ -54,6 +55,9 @@ func parseDBFlags(env *cliEnv, verb, usage string, args []string) (dbFlags, []st
 	var socket *string
 	if verb == "backup" {
 		socket = socketFlag(fs)
+	}
+	if verb == "check" {
+		fs.BoolVar(&f.json, "json", false, "print problems and statistics as JSON")
 	}
 	var positional []string
 	for {
@@ -142,8 +146,14 @@ func offlineLocked(env *cliEnv, verb string, f dbFlags) int {
 		"stop the service (systemctl stop tokenhealth), run 'tokenhealth db %s' again, then start it", f.state, verb, verb)
 }
 
+// checkReport is the --json shape of db check.
+type checkReport struct {
+	Problems []string    `json:"problems"`
+	Stats    store.Stats `json:"stats"`
+}
+
 func dbCheck(env *cliEnv, args []string) int {
-	f, pos, ok := parseDBFlags(env, "check", "db check [--state FILE] [--key-file FILE]", args)
+	f, pos, ok := parseDBFlags(env, "check", "db check [--state FILE] [--key-file FILE] [--json]", args)
 	if !ok {
 		return 2
 	}
@@ -162,15 +172,32 @@ func dbCheck(env *cliEnv, args []string) int {
 	if err != nil {
 		return fail(env, 1, "%v", err)
 	}
-	for _, p := range problems {
-		fmt.Fprintln(env.stdout, p)
+	stats, err := db.Stats()
+	if err != nil {
+		return fail(env, 1, "%v", err)
+	}
+	if f.json {
+		if problems == nil {
+			problems = []string{}
+		}
+		if err := printJSON(env.stdout, checkReport{Problems: problems, Stats: stats}); err != nil {
+			return fail(env, 1, "%v", err)
+		}
+	} else {
+		for _, p := range problems {
+			fmt.Fprintln(env.stdout, clean(p))
+		}
 	}
 	if len(problems) > 0 {
 		fmt.Fprintf(env.stderr, "tokenhealth: %s: %d problem(s) found; restore a backup made with 'tokenhealth db backup', or move the file aside to start fresh\n",
 			db.Path(), len(problems))
 		return 1
 	}
-	fmt.Fprintf(env.stdout, "%s: no problems found\n", db.Path())
+	if !f.json {
+		fmt.Fprintf(env.stdout, "%s: no problems found (schema version %d; %d token caches, %d probe records, %d findings; %d bytes)\n",
+			db.Path(), stats.SchemaVersion, stats.Keys[store.BucketTokenCache], stats.Keys[store.BucketProbes],
+			stats.Keys[store.BucketFindings], stats.SizeBytes)
+	}
 	return 0
 }
 

@@ -135,7 +135,7 @@ func TestDBBackupWhileDaemonHoldsFile(t *testing.T) {
 func TestDBCheck(t *testing.T) {
 	state, key := seedState(t)
 	code, out, errs := runCLI("db", "check", "--state", state, "--key-file", key)
-	if code != 0 || out != state+": no problems found\n" {
+	if code != 0 || !strings.HasPrefix(out, state+": no problems found (schema version 1; 1 token caches, 0 probe records, 0 findings; ") {
 		t.Fatalf("clean: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 	db, err := store.Open(state, store.Options{KeyFile: key})
@@ -152,6 +152,14 @@ func TestDBCheck(t *testing.T) {
 	}
 	if !strings.Contains(errs, state+": 1 problem(s) found") {
 		t.Fatalf("stderr %q", errs)
+	}
+	code, out, _ = runCLI("db", "check", "--json", "--state", state, "--key-file", key)
+	var rep checkReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("--json output %q: %v", out, err)
+	}
+	if code != 1 || len(rep.Problems) != 1 || rep.Stats.Keys[store.BucketFindings] != 1 || rep.Stats.Path != state {
+		t.Fatalf("--json: exit %d, report %+v", code, rep)
 	}
 }
 

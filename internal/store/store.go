@@ -125,6 +125,7 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, err
 	}
+	warnIfExposed(db)
 	db.writes = newGroupCommitter(db)
 	return db, nil
 }
