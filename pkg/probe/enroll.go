@@ -74,7 +74,7 @@ func (e *Enroller) commit(t Target, flow AuthFlow, ar public.AuthResult, staging
 		InteractiveSignIn:       now,
 		InteractiveSignInSource: SignInSourceEnrollment,
 		GrantedScopes:           ar.GrantedScopes,
-		AccessTokenExpiry:       ar.ExpiresOn.UTC(),
+		AccessTokenExpiry:       onAgentClock(ar.ExpiresOn, now),
 	}
 	idc, idErr := decodeJWTClaims(ar.IDToken.RawToken)
 	if idErr == nil {

@@ -146,7 +146,7 @@ func (p *Prober) Probe(ctx context.Context, t Target) Result {
 // judgeSuccess accepts the result only if it came from the identity
 // provider: a cached token would prove nothing about the refresh token.
 func (p *Prober) judgeSuccess(res *Result, ar public.AuthResult, ps *ProbeState) {
-	res.AccessTokenExpiry = ar.ExpiresOn.UTC()
+	res.AccessTokenExpiry = onAgentClock(ar.ExpiresOn, res.Time)
 	if ar.Metadata.TokenSource != public.TokenSourceIdentityProvider {
 		res.TokenSource = TokenSourceCache
 		res.Outcome = OutcomeTransient
@@ -216,4 +216,11 @@ func sameTarget(a, b Target) bool {
 		}
 	}
 	return true
+}
+
+// onAgentClock moves a time MSAL computed from the wall clock onto the
+// agent's clock, taking "now" as the attempt's start. In production the two
+// clocks are the same; on a virtual clock the expiry stays meaningful.
+func onAgentClock(wall time.Time, agentNow time.Time) time.Time {
+	return agentNow.Add(time.Until(wall)).UTC().Truncate(time.Second)
 }
