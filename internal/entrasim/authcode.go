@@ -3,6 +3,9 @@ package entrasim
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
+	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -79,19 +82,44 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	s.pruneFlowsLocked(now)
 	s.authCodes[value] = code
 	s.flowMu.Unlock()
+	params := url.Values{"code": {value}, "session_state": {newGUID()}}
+	if st := q.Get("state"); st != "" {
+		params.Set("state", st)
+	}
+	if q.Get("response_mode") == "form_post" {
+		writeFormPost(w, redirect, params)
+		return
+	}
 	u, err := url.Parse(redirect)
 	if err != nil {
 		errs.malformed(50011, "The redirect URI '"+redirect+"' is not a valid URI.").write(w)
 		return
 	}
 	rq := u.Query()
-	rq.Set("code", value)
-	if st := q.Get("state"); st != "" {
-		rq.Set("state", st)
+	for k, v := range params {
+		rq[k] = v
 	}
-	rq.Set("session_state", newGUID())
 	u.RawQuery = rq.Encode()
 	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
+// writeFormPost answers response_mode=form_post the way Entra does: a page
+// whose script posts the parameters to the redirect URI.
+func writeFormPost(w http.ResponseWriter, action string, params url.Values) {
+	var b strings.Builder
+	b.WriteString(`<html><head><title>Working...</title></head><body><form method="POST" name="hiddenform" action="`)
+	b.WriteString(html.EscapeString(action))
+	b.WriteString(`">`)
+	for _, k := range []string{"code", "state", "session_state"} {
+		if v := params.Get(k); v != "" {
+			fmt.Fprintf(&b, `<input type="hidden" name="%s" value="%s" />`, k, html.EscapeString(v))
+		}
+	}
+	b.WriteString(`<noscript><p>Script is disabled. Click Submit to continue.</p><input type="submit" value="Submit" /></noscript></form>`)
+	b.WriteString(`<script language="javascript">window.setTimeout('document.forms[0].submit()', 0);</script></body></html>`)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store, no-cache")
+	_, _ = io.WriteString(w, b.String())
 }
 
 // redirectAllowed accepts a registered redirect URI, or, for an app with

@@ -49,7 +49,14 @@ func (s *Server) grantClientCredentials(w http.ResponseWriter, tr *tokenRequest)
 		fail(e)
 		return
 	}
-	scope := strings.TrimSpace(tr.form.Get("scope"))
+	// MSAL adds the OIDC scopes to every request; they mean nothing here.
+	var resourceScopes []string
+	for _, sc := range strings.Fields(tr.form.Get("scope")) {
+		if !oidcScopes[strings.ToLower(sc)] {
+			resourceScopes = append(resourceScopes, sc)
+		}
+	}
+	scope := strings.Join(resourceScopes, " ")
 	lower := strings.ToLower(scope)
 	if lower != GraphResource+"/.default" && lower != GraphAppID+"/.default" {
 		fail(tr.errs.e("invalid_scope", 1002012, "", fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scope)))
@@ -100,7 +107,7 @@ func (s *Server) verifyClientAssertion(tr *tokenRequest, app *ClientApp, asserti
 			continue
 		}
 		s1, s256 := sha1.Sum(c.Raw), sha256.Sum256(c.Raw)
-		if h.X5t == base64.RawURLEncoding.EncodeToString(s1[:]) || h.X5tS256 == base64.RawURLEncoding.EncodeToString(s256[:]) {
+		if sameThumbprint(h.X5t, s1[:]) || sameThumbprint(h.X5tS256, s256[:]) {
 			cert = c
 		}
 	}
@@ -149,6 +156,15 @@ func (s *Server) verifyClientAssertion(tr *tokenRequest, app *ClientApp, asserti
 		return tr.errs.invalidClient(700024, "Client assertion is not within its valid time range.")
 	}
 	return nil
+}
+
+// sameThumbprint compares a header thumbprint in base64url (RFC 7515) or
+// standard base64 (what MSAL sends) with a digest.
+func sameThumbprint(header string, digest []byte) bool {
+	if header == "" {
+		return false
+	}
+	return header == base64.RawURLEncoding.EncodeToString(digest) || header == base64.StdEncoding.EncodeToString(digest)
 }
 
 func parseCertPEM(text string) (*x509.Certificate, error) {

@@ -35,11 +35,13 @@ var testStart = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 // tenant (policies:, events:, groups: ...), options to its options block.
 func testScenario(t testing.TB, options, extra string) *Scenario {
 	t.Helper()
+	if !strings.Contains(options, "autoApproveDeviceCode") {
+		options = "autoApproveDeviceCode: true\n" + options
+	}
 	y := `tenants:
   - id: ` + testTenant + `
     domain: ` + testDomain + `
     options:
-      autoApproveDeviceCode: true
       countries: {"127.0.0.0/8": "US", "::1/128": "US"}
 ` + indent(options, "      ") + `
     users:
