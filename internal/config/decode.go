@@ -22,20 +22,22 @@ import (
 // at a time, so YAML scalar semantics (quoting, booleans, numbers) are the
 // library's and custom unmarshalers (Duration, Secret) are honoured.
 
-// maxNodes bounds the work on one document, so that a small file with
-// nested aliases ("billion laughs") cannot make the agent spin.
-const maxNodes = 1 << 20
+// defaultMaxNodes bounds the work on one file, so that a small file with
+// nested aliases ("billion laughs") cannot make the agent spin. A tenant
+// takes about 10 nodes, so this allows some 25,000 tenants in one file.
+const defaultMaxNodes = 1 << 18
 
 type decoder struct {
 	src      *source
 	ps       *problems
 	budget   int
+	limit    int
 	inAlias  map[*yaml.Node]bool
 	exceeded bool
 }
 
-func newDecoder(src *source, ps *problems) *decoder {
-	return &decoder{src: src, ps: ps, budget: maxNodes, inAlias: map[*yaml.Node]bool{}}
+func newDecoder(src *source, ps *problems, maxNodes int) *decoder {
+	return &decoder{src: src, ps: ps, budget: maxNodes, limit: maxNodes, inAlias: map[*yaml.Node]bool{}}
 }
 
 var (
@@ -49,7 +51,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	if d.budget--; d.budget < 0 {
 		if !d.exceeded {
 			d.exceeded = true
-			d.ps.addAt(d.src, n.Line, path, fmt.Sprintf("document too large (more than %d nodes after expanding aliases)", maxNodes))
+			d.ps.addAt(d.src, n.Line, path, fmt.Sprintf("document too large (more than %d values after expanding aliases); split tenants into tenants_dir files", d.limit))
 		}
 		return
 	}
@@ -116,6 +118,11 @@ func (d *decoder) leaf(n *yaml.Node, v reflect.Value, path string) {
 	custom := reflect.PointerTo(v.Type()).Implements(unmarshalerType)
 	if n.Kind != yaml.ScalarNode && !custom {
 		d.fail(path, "expected %s, got %s", describeType(v.Type()), describeNode(n))
+		return
+	}
+	if v.Kind() == reflect.String && !custom && !reflect.PointerTo(v.Type()).Implements(textUnmarshalerType) &&
+		n.Kind == yaml.ScalarNode && n.Tag != "!!binary" {
+		v.SetString(n.Value) // what the library does for strings, without a decoder per leaf
 		return
 	}
 	tmp := reflect.New(v.Type())

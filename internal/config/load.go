@@ -35,12 +35,13 @@ func LoadBytes(name string, data []byte) (*Config, error) {
 // loader carries one load's environment and problems. The environment is a
 // function so tests can run in parallel with their own variables.
 type loader struct {
-	getenv func(string) string
-	ps     problems
+	getenv   func(string) string
+	maxNodes int // per file; see defaultMaxNodes
+	ps       problems
 }
 
 func newLoader(getenv func(string) string) *loader {
-	return &loader{getenv: getenv}
+	return &loader{getenv: getenv, maxNodes: defaultMaxNodes}
 }
 
 func (l *loader) load(name string, data []byte) (*Config, error) {
@@ -52,7 +53,10 @@ func (l *loader) load(name string, data []byte) (*Config, error) {
 		return nil, l.ps.err() // broken YAML: nothing else can be trusted
 	}
 	if root != nil {
-		newDecoder(main, &l.ps).decode(root, reflect.ValueOf(&cfg).Elem(), "")
+		d := newDecoder(main, &l.ps, l.maxNodes)
+		if d.decode(root, reflect.ValueOf(&cfg).Elem(), ""); d.exceeded {
+			return nil, l.ps.err() // a partial decode would only produce noise
+		}
 	}
 	for i := range cfg.Tenants {
 		cfg.Tenants[i].src, cfg.Tenants[i].index = main, i
@@ -194,7 +198,10 @@ func (l *loader) loadTenantsDir(cfg *Config, main *source) {
 			continue
 		}
 		var tf tenantsFile
-		newDecoder(src, &l.ps).decode(root, reflect.ValueOf(&tf).Elem(), "")
+		d := newDecoder(src, &l.ps, l.maxNodes)
+		if d.decode(root, reflect.ValueOf(&tf).Elem(), ""); d.exceeded {
+			continue
+		}
 		for j := range tf.Tenants {
 			tf.Tenants[j].src, tf.Tenants[j].index = src, j
 		}
