@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -93,4 +94,25 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
+}
+
+// HTTPError classifies a non-2xx answer: 5xx, 429 and 408 are retried
+// (after Retry-After when given); 401/403/404/410 mean our configuration is
+// wrong and raise an agent-health alert; other 4xx are dropped.
+func HTTPError(integ string, resp *http.Response, snippet []byte) (bool, error) {
+	code := resp.StatusCode
+	text := strings.TrimSpace(string(snippet))
+	if len(text) > 200 {
+		text = text[:200]
+	}
+	msg := fmt.Sprintf("HTTP %d", code)
+	if text != "" {
+		msg += ": " + text
+	}
+	e := &Error{
+		Integration: integ, Reason: ReasonHTTP(code), Err: errors.New(msg),
+		RetryAfter:  ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		AgentHealth: code == 401 || code == 403 || code == 404 || code == 410,
+	}
+	return RetryableHTTP(code), e
 }

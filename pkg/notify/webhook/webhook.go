@@ -9,12 +9,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tokenhealth/tokenhealth/pkg/notify"
@@ -112,26 +110,5 @@ func (w *Webhook) Notify(ctx context.Context, msg *notify.Message) (bool, error)
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return false, nil
 	}
-	return HTTPError(integration, resp, snippet)
-}
-
-// HTTPError classifies a non-2xx answer: 5xx, 429 and 408 are retried
-// (after Retry-After when given); 401/403/404/410 mean our configuration is
-// wrong and raise an agent-health alert; other 4xx are dropped.
-func HTTPError(integ string, resp *http.Response, snippet []byte) (bool, error) {
-	code := resp.StatusCode
-	text := strings.TrimSpace(string(snippet))
-	if len(text) > 200 {
-		text = text[:200]
-	}
-	msg := fmt.Sprintf("HTTP %d", code)
-	if text != "" {
-		msg += ": " + text
-	}
-	e := &notify.Error{
-		Integration: integ, Reason: notify.ReasonHTTP(code), Err: errors.New(msg),
-		RetryAfter:  notify.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
-		AgentHealth: code == 401 || code == 403 || code == 404 || code == 410,
-	}
-	return notify.RetryableHTTP(code), e
+	return notify.HTTPError(integration, resp, snippet)
 }
