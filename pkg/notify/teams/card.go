@@ -8,14 +8,38 @@ import (
 )
 
 // markdownSpecial are the characters Adaptive Card TextBlocks interpret
-// (emphasis, links, lists, headings, code, HTML-like tags); each is
-// backslash-escaped in tenant-controlled text.
-const markdownSpecial = "\\`*_{}[]()#+-.!|<>~"
+// anywhere in a line (emphasis, links, code, HTML-like tags); each is
+// backslash-escaped in tenant-controlled text. List and heading markers
+// only count at the start of a line and are escaped there.
+const markdownSpecial = "\\`*_[]()<>~"
 
 // Escape makes s literal text in an Adaptive Card TextBlock or Fact.
 func Escape(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = escapeLine(l)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func escapeLine(l string) string {
 	var b strings.Builder
-	for _, r := range s {
+	switch {
+	case strings.HasPrefix(l, "#"), strings.HasPrefix(l, "-"), strings.HasPrefix(l, "+"):
+		b.WriteByte('\\')
+	default:
+		// "1. text" would start an ordered list: escape its dot.
+		n := 0
+		for n < len(l) && l[n] >= '0' && l[n] <= '9' {
+			n++
+		}
+		if n > 0 && n < len(l) && l[n] == '.' {
+			b.WriteString(l[:n])
+			b.WriteByte('\\')
+			l = l[n:]
+		}
+	}
+	for _, r := range l {
 		if strings.ContainsRune(markdownSpecial, r) {
 			b.WriteByte('\\')
 		}

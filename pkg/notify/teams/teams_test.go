@@ -19,7 +19,7 @@ func TestEscapeNeutralisesMarkdown(t *testing.T) {
 	cases := map[string]string{
 		"plain text":                    "plain text",
 		"*bold* _it_":                   `\*bold\* \_it\_`,
-		"[click](https://evil.example)": `\[click\]\(https://evil\.example\)`,
+		"[click](https://evil.example)": `\[click\]\(https://evil.example\)`,
 		"<at>Admin</at>":                `\<at\>Admin\</at\>`,
 		"# heading":                     `\# heading`,
 	}
@@ -67,7 +67,7 @@ func TestWorkflowsWebhookGetsAdaptiveCard(t *testing.T) {
 		t.Fatalf("card: type=%s version=%s body=%d", c.Type, c.Version, len(c.Body))
 	}
 	text := notifytest.Strings(t, body)
-	for _, want := range []string{`Contoso \<\!channel\> & Sons`, `\<script\>alert\(1\)\</script\>`, `\*\[click\]\(https://evil\.example\)\*`, "in 1 d 4 h", `tokenhealth explain 6f1c2d3e\-0000`} {
+	for _, want := range []string{`Contoso \<!channel\> & Sons`, `\<script\>alert\(1\)\</script\>`, `\*\[click\]\(https://evil.example\)\*`, "in 1 d 4 h", "tokenhealth explain 6f1c2d3e-0000"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("card text lacks %q", want)
 		}
