@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -163,6 +164,19 @@ func (p *Prober) judgeSuccess(res *Result, ar public.AuthResult, ps *ProbeState)
 
 func (p *Prober) judgeFailure(res *Result, err error, enr Enrollment, ps *ProbeState) {
 	d := Hints{DeviceCodeSession: enr.Method == AuthFlowDeviceCode}.DiagnoseError(err)
+	if !d.Transient && !d.Definitive {
+		if ue, ok := noResponse(err); ok {
+			// The exchange never completed (reset, HTTP/2 stream error,
+			// TLS failure): whatever the text, the token was not judged.
+			d.Cause, d.Transient = CauseTransient, true
+			d.Explanation = "The token request did not complete: " + RedactCredentials(ue.Err.Error()) + ". This says nothing about the token; the next probe retries."
+			host := ue.URL
+			if u, perr := url.Parse(ue.URL); perr == nil {
+				host = u.Host
+			}
+			d.Remediation = "None for the token. If it persists, check the network path (proxy, firewall, TLS inspection) to " + host + "."
+		}
+	}
 	res.Diagnosis = d
 	res.Outcome = outcomeOf(d)
 	res.Message = d.Explanation
@@ -174,6 +188,16 @@ func (p *Prober) judgeFailure(res *Result, err error, enr Enrollment, ps *ProbeS
 			ps.SIFIssuedAt = at.UTC()
 		}
 	}
+}
+
+// noResponse finds the *url.Error net/http returns when a request got no
+// response at all.
+func noResponse(err error) (*url.Error, bool) {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue, true
+	}
+	return nil, false
 }
 
 // localFailure is a failure on this side (state file, configuration): it
