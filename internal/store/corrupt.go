@@ -36,6 +36,7 @@ type metaHeader struct {
 	valid    bool
 	reason   string
 	pageSize uint32
+	root     uint64 // page of the root bucket
 	pgid     uint64 // high-water mark: the file must hold pgid pages
 	txid     uint64
 }
@@ -108,6 +109,7 @@ func readMeta(r io.ReaderAt, offset int64) metaHeader {
 	return metaHeader{
 		valid:    true,
 		pageSize: le.Uint32(m[8:12]),
+		root:     le.Uint64(m[16:24]),
 		pgid:     le.Uint64(m[40:48]),
 		txid:     le.Uint64(m[48:56]),
 	}

@@ -128,3 +128,81 @@ func TestEmptyFileIsInitialised(t *testing.T) {
 	}
 	db.Close()
 }
+
+// A damaged data page does not stop Open (bbolt reads pages lazily), but
+// 'db check' finds it instead of crashing.
+func TestCheckFindsDamagedDataPage(t *testing.T) {
+	path := populated(t)
+	db := openAt(t, path)
+	leaf := -1
+	pageSize := db.bolt.Info().PageSize
+	_ = db.bolt.View(func(tx *boltTx) error {
+		for id := 2; ; id++ {
+			info, err := tx.Page(id)
+			if err != nil || info == nil {
+				return err
+			}
+			if info.Type == "leaf" {
+				leaf = id
+				return nil
+			}
+		}
+	})
+	db.Close()
+	if leaf < 0 {
+		t.Fatal("no leaf page found")
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	garbage := []byte(strings.Repeat("\x5a", pageSize))
+	if _, err := f.WriteAt(garbage, int64(leaf*pageSize)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	db = openAt(t, path)
+	defer db.Close()
+	problems, err := db.Check()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("bbolt: panic: assertion failed: Page expected to be: %d", leaf)
+	if len(problems) == 0 || !strings.HasPrefix(problems[0], want) {
+		t.Fatalf("problems = %q; want one starting %q", problems, want)
+	}
+}
+
+// Damage to the root page is met at Open, where bbolt panics; Open turns
+// that into the same advice as any other damage.
+func TestDamagedRootPageIsCorruptErrorNotPanic(t *testing.T) {
+	path := populated(t)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := readMeta(f, 0)
+	if m1 := readMeta(f, int64(m.pageSize)); m1.valid && m1.txid > m.txid {
+		m = m1
+	}
+	garbage := []byte(strings.Repeat("\x5a", int(m.pageSize)))
+	if _, err := f.WriteAt(garbage, int64(m.root)*int64(m.pageSize)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = Open(path, Options{Key: testKey})
+	var ce *CorruptError
+	if !errors.As(err, &ce) || !strings.HasPrefix(ce.Reason, "damaged page: ") {
+		t.Fatalf("Open error = %v; want CorruptError for a damaged page", err)
+	}
+	// The lock was released: the file can be moved aside and reopened.
+	if err := os.Rename(path, path+".damaged"); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path, Options{Key: testKey})
+	if err != nil {
+		t.Fatalf("fresh start after moving the file aside: %v", err)
+	}
+	db.Close()
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -57,7 +58,8 @@ func TestNewFileRecordsCurrentSchema(t *testing.T) {
 
 func TestNewerSchemaRefused(t *testing.T) {
 	path := craftFile(t, setSchema(SchemaVersion()+7))
-	_, err := Open(path, Options{Key: testKey})
+	keyFile := filepath.Join(t.TempDir(), "state.key")
+	_, err := Open(path, Options{KeyFile: keyFile})
 	var se *SchemaError
 	if !errors.As(err, &se) {
 		t.Fatalf("Open error = %v; want SchemaError", err)
@@ -66,6 +68,9 @@ func TestNewerSchemaRefused(t *testing.T) {
 		path, SchemaVersion()+7, SchemaVersion())
 	if err.Error() != want {
 		t.Fatalf("error = %q\nwant    %q", err, want)
+	}
+	if _, statErr := os.Stat(keyFile); !errors.Is(statErr, os.ErrNotExist) {
+		t.Error("a key file was created for a refused state file")
 	}
 	// Refusal must not have touched the file (no key check written).
 	bdb, _ := bolt.Open(path, 0o600, nil)

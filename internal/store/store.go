@@ -121,7 +121,7 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{bolt: bdb, path: abs, retention: opts.Retention, clock: opts.Clock, log: opts.Logger}
-	if err := db.prepare(migrations, opts); err != nil {
+	if err := db.prepareSafely(opts); err != nil {
 		_ = bdb.Close()
 		return nil, err
 	}
@@ -145,6 +145,18 @@ func openBolt(path string, timeout time.Duration) (*bolt.DB, error) {
 	default:
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
 	}
+}
+
+// prepareSafely turns a bbolt panic on a damaged page (bbolt asserts rather
+// than returns errors when a page is not what it expects) into a
+// CorruptError, so the daemon exits with advice instead of a stack trace.
+func (db *DB) prepareSafely(opts Options) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &CorruptError{Path: db.path, Reason: fmt.Sprintf("damaged page: %v", r)}
+		}
+	}()
+	return db.prepare(migrations, opts)
 }
 
 func (o Options) withDefaults() Options {
