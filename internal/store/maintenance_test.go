@@ -132,15 +132,27 @@ func TestCheckReportsOurProblemsByBucketAndKey(t *testing.T) {
 func TestCompactShrinksAndKeepsData(t *testing.T) {
 	db := openTemp(t, Options{})
 	big := strings.Repeat("y", 4000)
-	for i := range 200 {
-		if err := db.Put(BucketPolicies, fmt.Sprintf("p%03d", i), []byte(`"`+big+`"`)); err != nil {
-			t.Fatal(err)
+	err := db.Update(func(tx *Tx) error {
+		for i := range 200 {
+			if err := tx.Put(BucketPolicies, fmt.Sprintf("p%03d", i), []byte(`"`+big+`"`)); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i := range 190 {
-		if err := db.Delete(BucketPolicies, fmt.Sprintf("p%03d", i)); err != nil {
-			t.Fatal(err)
+	err = db.Update(func(tx *Tx) error {
+		for i := range 190 {
+			if err := tx.Delete(BucketPolicies, fmt.Sprintf("p%03d", i)); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if err := db.SaveTokenCache("t1", []byte("cache")); err != nil {
 		t.Fatal(err)
@@ -148,7 +160,7 @@ func TestCompactShrinksAndKeepsData(t *testing.T) {
 	path := db.Path()
 
 	// While the daemon holds the file, compaction refuses.
-	err := Compact(path, Options{Key: testKey, Timeout: 100 * time.Millisecond})
+	err = Compact(path, Options{Key: testKey, Timeout: 100 * time.Millisecond})
 	if !errors.Is(err, ErrLocked) {
 		t.Fatalf("Compact of a held file = %v; want ErrLocked", err)
 	}
