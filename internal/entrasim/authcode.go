@@ -172,6 +172,9 @@ func (s *Server) grantAuthorizationCode(w http.ResponseWriter, tr *tokenRequest)
 	}
 	g.redeemed = true
 	s.flowMu.Unlock()
+	if tr.form.Get("scope") == "" {
+		tr.form.Set("scope", strings.Join(g.scopes, " "))
+	}
 	s.completeDelegated(w, tr, delegatedGrant{
 		userID: g.userID, sessionID: newSessionID(), authTime: g.authTime,
 		mfaTime: s.mfaTimeFor(g.tenant, g.userID, g.mfa, tr.now, g.authTime),

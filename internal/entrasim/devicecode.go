@@ -97,6 +97,9 @@ func (s *Server) grantDeviceCode(w http.ResponseWriter, tr *tokenRequest) {
 	delete(s.deviceCodes, code)
 	delete(s.userCodes, g.userCode)
 	s.flowMu.Unlock()
+	if tr.form.Get("scope") == "" { // the grant keeps the scopes of its device code request
+		tr.form.Set("scope", strings.Join(g.scopes, " "))
+	}
 	s.completeDelegated(w, tr, delegatedGrant{
 		userID: g.userID, sessionID: newSessionID(), authTime: g.authTime, mfaTime: s.mfaTimeFor(g.tenant, g.userID, g.mfa, tr.now, g.authTime),
 		flow: FlowDeviceCode, interactive: true, incoming: "none", protocol: "deviceCode",

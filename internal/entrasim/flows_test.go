@@ -12,10 +12,10 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"net/url"
-	"regexp"
 	"math/big"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -334,5 +334,3 @@ func refreshTokenFromCache(t *testing.T, c *canary) string {
 	t.Fatal("no refresh token cached")
 	return ""
 }
-
-

@@ -89,7 +89,12 @@ func indent(s, prefix string) string {
 // startSim runs a simulator on a frozen virtual clock at testStart.
 func startSim(t testing.TB, sc *Scenario) *Server {
 	t.Helper()
-	s, err := New(Options{Scenario: sc, Clock: clock.NewVirtual(testStart, 0)})
+	return startSimAt(t, sc, testStart)
+}
+
+func startSimAt(t testing.TB, sc *Scenario, start time.Time) *Server {
+	t.Helper()
+	s, err := New(Options{Scenario: sc, Clock: clock.NewVirtual(start, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
