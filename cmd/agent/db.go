@@ -10,11 +10,31 @@ import (
 	"github.com/tokenhealth/tokenhealth/internal/store"
 )
 
-// Defaults match the systemd unit's StateDirectory=tokenhealth.
+// Defaults match the systemd unit: StateDirectory=tokenhealth, and the key
+// either beside the state or loaded as the credential state-key from
+// /etc/tokenhealth/credentials.
 const (
-	defaultStateFile = "/var/lib/tokenhealth/state.db"
-	defaultStateKey  = "/var/lib/tokenhealth/state.key"
+	defaultStateFile     = "/var/lib/tokenhealth/state.db"
+	defaultStateKey      = "/var/lib/tokenhealth/state.key"
+	credentialStoreKey   = "/etc/tokenhealth/credentials/state-key"
+	stateKeyFlagDefaults = "default: $CREDENTIALS_DIRECTORY/state-key, " + defaultStateKey + " or " + credentialStoreKey + ", whichever exists first"
 )
+
+// defaultKeyFile picks the key an administrator's shell most likely needs:
+// the unit's credential when run inside it, else whichever file exists.
+func defaultKeyFile() string {
+	var candidates []string
+	if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" {
+		candidates = append(candidates, filepath.Join(dir, store.CredentialName))
+	}
+	candidates = append(candidates, defaultStateKey, credentialStoreKey)
+	for _, c := range candidates {
+		if _, err := os.Stat(c); err == nil {
+			return c
+		}
+	}
+	return defaultStateKey
+}
 
 func init() {
 	register(command{name: "db", summary: "state file maintenance (db backup PATH | db check | db compact)", run: runDB})
@@ -51,7 +71,7 @@ func parseDBFlags(env *cliEnv, verb, usage string, args []string) (dbFlags, []st
 	fs := newFlagSet(env, "db "+verb, usage)
 	var f dbFlags
 	fs.StringVar(&f.state, "state", defaultStateFile, "the state file")
-	fs.StringVar(&f.keyFile, "key-file", defaultStateKey, "the key file protecting token caches in the state file")
+	fs.StringVar(&f.keyFile, "key-file", "", "the key file protecting token caches in the state file ("+stateKeyFlagDefaults+")")
 	var socket *string
 	if verb == "backup" {
 		socket = socketFlag(fs)
@@ -72,6 +92,9 @@ func parseDBFlags(env *cliEnv, verb, usage string, args []string) (dbFlags, []st
 	}
 	if socket != nil {
 		f.socket = *socket
+	}
+	if f.keyFile == "" {
+		f.keyFile = defaultKeyFile()
 	}
 	return f, positional, true
 }

@@ -207,3 +207,14 @@ func TestDBCompactAndRefusals(t *testing.T) {
 		t.Fatalf("backup without PATH: exit %d; want 2", code)
 	}
 }
+
+func TestDefaultKeyFilePrefersTheCredential(t *testing.T) {
+	creds := t.TempDir()
+	t.Setenv("CREDENTIALS_DIRECTORY", creds)
+	if err := os.WriteFile(filepath.Join(creds, "state-key"), []byte(strings.Repeat("ab", 32)), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := defaultKeyFile(), filepath.Join(creds, "state-key"); got != want {
+		t.Fatalf("defaultKeyFile() = %q; want %q", got, want)
+	}
+}
