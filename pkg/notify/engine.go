@@ -212,12 +212,21 @@ func (n *Notifier) reconcileTenant(w *writer, tenantID string, sils []Silence, i
 func (n *Notifier) reconcileAlert(w *writer, r Receiver, lk, key string, f health.Finding, sev health.Severity, muted bool) error {
 	e, known := n.state.log[lk]
 	var reason Reason
+	endOld := false
 	switch {
 	case muted:
 		// Silenced or inhibited: nothing is sent, but an alert already
 		// announced stays in the log so that its end is still reported.
 	case !known:
 		reason = ReasonNew
+	case r.Delivery == PerAlert && sev != e.Severity:
+		// Alertmanager identifies an alert by its labels, severity
+		// included: end the old one rather than let it linger to endsAt.
+		endOld = true
+		reason = ReasonRepeat
+		if sev.Rank() > e.Severity.Rank() {
+			reason = ReasonEscalated
+		}
 	case sev.Rank() > e.Severity.Rank():
 		reason = ReasonEscalated
 	case r.Delivery == PerAlert && !w.now.Before(e.LastNotified.Add(n.opts.ResendInterval)):
@@ -243,6 +252,12 @@ func (n *Notifier) reconcileAlert(w *writer, r Receiver, lk, key string, f healt
 	upd := logEntry{Receiver: r.Name, Key: key, TenantID: f.TenantID, Severity: sev, Finding: f, StartsAt: w.now, LastNotified: w.now}
 	if known {
 		upd.StartsAt = e.StartsAt
+	}
+	if endOld {
+		ended := Alert{Key: key, Status: StatusResolved, Severity: e.Severity, Finding: e.Finding, StartsAt: e.StartsAt, EndsAt: w.now}
+		if _, err := w.enqueue(r, StatusResolved, ReasonResolved, ended, ""); err != nil {
+			return err
+		}
 	}
 	alert := Alert{Key: key, Status: StatusFiring, Severity: sev, Finding: f, StartsAt: upd.StartsAt}
 	id, err := w.enqueue(r, StatusFiring, reason, alert, "")
