@@ -84,15 +84,11 @@ func (l *loader) validateGlobal(g *Global, src *source) {
 
 func (l *loader) validateSchedule(g *Global, src *source) {
 	const p = "global."
-	l.minDuration(src, p+"probe_interval", g.ProbeInterval, MinProbeInterval)
-	switch j := g.ProbeJitter; {
-	case j.Duration == 0 && (j.Percent < 0 || j.Percent > MaxJitterPercent):
-		l.ps.add(src, p+"probe_jitter", "%s is out of range (0%% to %d%% of the probe interval)", j, MaxJitterPercent)
-	case j.Duration > 0 && j.Duration >= g.ProbeInterval.D():
-		l.ps.add(src, p+"probe_jitter", "%s must be smaller than probe_interval (%s)", j, g.ProbeInterval)
-	}
-	if g.ProbeTimeout <= 0 || g.ProbeTimeout >= g.ProbeInterval {
-		l.ps.add(src, p+"probe_timeout", "%s must be above 0 and below probe_interval (%s)", g.ProbeTimeout, g.ProbeInterval)
+	if g.ProbeInterval.D() < MinProbeInterval {
+		// Reported once; comparing jitter and timeout with it would only add noise.
+		l.minDuration(src, p+"probe_interval", g.ProbeInterval, MinProbeInterval)
+	} else {
+		l.probeSpread(g, src)
 	}
 	if g.MaxConcurrentProbes < 1 || g.MaxConcurrentProbes > MaxConcurrentProbes {
 		l.ps.add(src, p+"max_concurrent_probes", "%d is out of range (1..%d)", g.MaxConcurrentProbes, MaxConcurrentProbes)
@@ -107,6 +103,20 @@ func (l *loader) validateSchedule(g *Global, src *source) {
 	}
 	if g.BackoffMax < g.BackoffInitial {
 		l.ps.add(src, p+"backoff_max", "%s is below backoff_initial (%s)", g.BackoffMax, g.BackoffInitial)
+	}
+}
+
+// probeSpread checks jitter and timeout against a valid probe interval.
+func (l *loader) probeSpread(g *Global, src *source) {
+	const p = "global."
+	switch j := g.ProbeJitter; {
+	case j.Duration == 0 && (j.Percent < 0 || j.Percent > MaxJitterPercent):
+		l.ps.add(src, p+"probe_jitter", "%s is out of range (0%% to %d%% of the probe interval)", j, MaxJitterPercent)
+	case j.Duration > 0 && j.Duration >= g.ProbeInterval.D():
+		l.ps.add(src, p+"probe_jitter", "%s must be smaller than probe_interval (%s)", j, g.ProbeInterval)
+	}
+	if g.ProbeTimeout <= 0 || g.ProbeTimeout >= g.ProbeInterval {
+		l.ps.add(src, p+"probe_timeout", "%s must be above 0 and below probe_interval (%s)", g.ProbeTimeout, g.ProbeInterval)
 	}
 }
 

@@ -53,12 +53,14 @@ func (l *loader) validateTenant(t *Tenant, p string) {
 	} else if !isUPN(t.ServiceAccount) {
 		l.ps.add(src, p+".service_account", "%q is not a UPN (user@domain, e.g. svc-sync@contoso.com)", t.ServiceAccount)
 	}
-	if t.ClientAppID == "" {
+	// Inherited ids were checked where they were written.
+	switch {
+	case t.ClientAppID == "":
 		l.required(src, p+".client_app_id", "required: set it on the tenant or as global.client_app_id")
-	} else if !isGUID(t.ClientAppID) {
+	case src.has(p+".client_app_id") && !isGUID(t.ClientAppID):
 		l.ps.add(src, p+".client_app_id", "%q is not a GUID (the application (client) ID of the platform's app registration)", t.ClientAppID)
 	}
-	if t.PlatformAppID != t.ClientAppID && !isGUID(t.PlatformAppID) {
+	if src.has(p+".platform_app_id") && !isGUID(t.PlatformAppID) {
 		l.ps.add(src, p+".platform_app_id", "%q is not a GUID", t.PlatformAppID)
 	}
 	l.validateClientCredentials(t, p)
