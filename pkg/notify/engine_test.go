@@ -217,3 +217,51 @@ func TestRejectedCredentialsBecomeAgentHealthAlertForOtherReceivers(t *testing.T
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+func TestPerAlertReceiverGetsEveryAlertAndEndsOldSeverity(t *testing.T) {
+	h := newHarness(t, []string{"am"}, func(o *Options) {
+		o.Receivers[0].Delivery = PerAlert
+		o.ResendInterval = 5 * time.Minute
+	})
+	pred := finding("t1", health.KindPredictedBreak, health.SeverityInfo, "sif")
+	pred.PredictedAt = t0.Add(30 * time.Hour)
+	h.eval("t1", pred)
+	h.eval("t2", finding("t2", health.KindPredictedBreak, health.SeverityWarning, "sif"), finding("t2", health.KindTokenFailing, health.SeverityCritical, ""))
+	h.n.Flush(context.Background()) // no group window: due at once
+	// Deliveries run concurrently (MaxInFlight): compare as sets.
+	got := sorted(summary(h.recv["am"].messages()))
+	want := sorted([]string{
+		"firing/new/warning predicted_break [t1]",
+		"firing/new/warning predicted_break [t2]",
+		"firing/new/critical token_failing [t2]",
+	})
+	if !slices.Equal(got, want) {
+		t.Fatalf("first round: %q, want %q", got, want)
+	}
+	h.recv["am"].reset()
+	// 6 h later t1 is inside the critical lead; every firing alert is re-sent.
+	h.clk.Advance(6*time.Hour + time.Minute)
+	h.eval("t1", pred)
+	h.eval("t2")
+	h.n.Flush(context.Background())
+	got = sorted(summary(h.recv["am"].messages()))
+	want = sorted([]string{
+		"resolved/resolved/warning predicted_break [t1]",
+		"firing/escalated/critical predicted_break [t1]",
+		"resolved/resolved/warning predicted_break [t2]",
+		"resolved/resolved/critical token_failing [t2]",
+	})
+	if !slices.Equal(got, want) {
+		t.Fatalf("second round: %q, want %q", got, want)
+	}
+	h.recv["am"].reset()
+	h.step(5 * time.Minute)
+	if got := summary(h.recv["am"].messages()); !slices.Equal(got, []string{"firing/repeat/critical predicted_break [t1]"}) {
+		t.Fatalf("resend: %q", got)
+	}
+}
+
+func sorted(s []string) []string {
+	slices.Sort(s)
+	return s
+}
