@@ -26,8 +26,10 @@ func Diagnose(text string) Diagnosis { return Hints{}.Diagnose(text) }
 func (h Hints) Diagnose(text string) Diagnosis {
 	norm := normalize(text)
 	lower := lowerASCII(norm)
-	f := scan(norm, lower)
-	return h.decide(f, lower)
+	var ix markIndex
+	ix.build(lower)
+	f := scan(norm, lower, &ix)
+	return h.decide(f, lower, &ix)
 }
 
 // findings is everything the scanners read from one text.
@@ -41,19 +43,19 @@ type findings struct {
 	values   map[string]string
 }
 
-func scan(text, lower string) findings {
-	f := findings{codes: findCodes(lower), graph: -1, values: make(map[string]string)}
+func scan(text, lower string, ix *markIndex) findings {
+	f := findings{codes: findCodes(lower, ix), graph: -1, values: make(map[string]string)}
 	var subAt int
-	f.subErr, subAt = findSubError(lower)
+	f.subErr, subAt = findSubError(lower, ix)
 	f.oauthErr = findOAuthError(lower, subAt)
-	f.status = findHTTPStatus(lower)
+	f.status = findHTTPStatus(lower, ix)
 	if f.status != "" {
 		f.values[ValueHTTPStatus] = f.status
 	}
-	extractValues(text, lower, f.values)
+	extractValues(text, lower, ix, f.values)
 	if len(f.codes) == 0 {
 		for i, g := range graphErrors {
-			if strings.Contains(lower, g.mark) {
+			if ix.has(g.mark) {
 				f.graph = i
 				f.values[ValueGraphError] = g.name
 				break
@@ -73,7 +75,7 @@ type candidate struct {
 // decide applies the precedence: a known AADSTS code (the most specific
 // definitive one when several), then the suberror, then the OAuth error,
 // then Graph's error code, then HTTP status and network failures.
-func (h Hints) decide(f findings, lower string) Diagnosis {
+func (h Hints) decide(f findings, lower string, ix *markIndex) Diagnosis {
 	d := Diagnosis{Codes: f.codes, Values: f.values, Error: f.oauthErr, SubError: f.subErr}
 	best := candidate{info: codeInfo{cause: CauseOther, verdict: undecided}, rank: -1}
 	consider := func(c candidate) {
@@ -83,7 +85,7 @@ func (h Hints) decide(f findings, lower string) Diagnosis {
 	}
 	for _, code := range f.codes {
 		if info, ok := codes[code]; ok {
-			info = refineByText(code, info, f.oauthErr, lower)
+			info = refineByText(code, info, f.oauthErr, ix)
 			consider(candidate{info: info, code: code, rank: rankOf(info)})
 		} else {
 			consider(candidate{info: codeInfo{cause: CauseOther, verdict: undecided,
@@ -105,24 +107,24 @@ func (h Hints) decide(f findings, lower string) Diagnosis {
 		consider(candidate{info: info, rank: rankOf(info)})
 	}
 	if best.info.verdict == undecided {
-		if t, ok := transientSignal(f, lower); ok {
+		if t, ok := transientSignal(f, ix); ok {
 			consider(candidate{info: t, rank: 1000})
 		}
 	}
-	h.fill(&d, best, lower)
+	h.fill(&d, best, ix)
 	return d
 }
 
 // transientSignal turns HTTP 429/5xx and network failures into a transient
 // verdict; it is consulted only when nothing more specific decided.
-func transientSignal(f findings, lower string) (codeInfo, bool) {
+func transientSignal(f findings, ix *markIndex) (codeInfo, bool) {
 	switch {
 	case f.status == "429":
 		return codeInfo{cause: CauseTransient, verdict: transient, explanation: "The server throttled the request (HTTP 429)."}, true
 	case strings.HasPrefix(f.status, "5"):
 		return codeInfo{cause: CauseTransient, verdict: transient, explanation: "The server failed (HTTP " + f.status + "); this says nothing about the token."}, true
 	}
-	if kind := findNetworkFailure(lower); kind != "" {
+	if kind := findNetworkFailure(ix); kind != "" {
 		f.values[ValueNetwork] = kind
 		return codeInfo{cause: CauseTransient, verdict: transient, explanation: "The request failed on the network (" + kind + "); this says nothing about the token."}, true
 	}
@@ -131,22 +133,29 @@ func transientSignal(f findings, lower string) (codeInfo, bool) {
 
 // refineByText settles the codes whose meaning Microsoft reuses across
 // causes; only here do words of the description influence the cause.
-func refineByText(code int, info codeInfo, oauthErr, lower string) codeInfo {
+var (
+	markPassword         = mark("password")
+	markRevokedTheTokens = mark("revoked the tokens")
+	markStsValidFrom     = mark("stsrefreshtokensvalidfrom")
+	markRevoked          = mark("revoked")
+)
+
+func refineByText(code int, info codeInfo, oauthErr string, ix *markIndex) codeInfo {
 	switch code {
 	case 50173:
-		if strings.Contains(lower, "password") {
+		if ix.has(markPassword) {
 			info.cause = CausePasswordChanged
 			info.explanation = "The grant was revoked by a password change or reset: the user's TokensValidFrom moved past the token's issue time."
 			return info
 		}
 		info.cause = CauseTokenRevoked
-		if strings.Contains(lower, "revoked the tokens") || strings.Contains(lower, "stsrefreshtokensvalidfrom") {
+		if ix.has(markRevokedTheTokens) || ix.has(markStsValidFrom) {
 			info.explanation = "The grant was revoked: an admin or the user revoked the sessions (revokeSignInSessions)."
 		} else {
 			info.explanation = "The grant was revoked (the text does not say whether by a password change or by a session revocation)."
 		}
 	case 70008:
-		if strings.Contains(lower, "stsrefreshtokensvalidfrom") || strings.Contains(lower, "revoked") {
+		if ix.has(markStsValidFrom) || ix.has(markRevoked) {
 			info.cause = CauseTokenRevoked
 			info.explanation = "The refresh token was revoked: the account's sessions were revoked after it was issued."
 		}
@@ -159,7 +168,7 @@ func refineByText(code int, info codeInfo, oauthErr, lower string) codeInfo {
 }
 
 // fill turns the winning candidate into the Diagnosis fields.
-func (h Hints) fill(d *Diagnosis, best candidate, lower string) {
+func (h Hints) fill(d *Diagnosis, best candidate, ix *markIndex) {
 	info := best.info
 	d.Cause = info.cause
 	d.Definitive = info.verdict == definitive
@@ -187,5 +196,5 @@ func (h Hints) fill(d *Diagnosis, best candidate, lower string) {
 		d.Explanation = "No AADSTS code, OAuth error, HTTP failure or network failure was found in the text."
 		d.Remediation = "Paste the complete error, including the JSON body or the AADSTS line."
 	}
-	h.addDetail(d, best.code, lower)
+	h.addDetail(d, best.code, ix)
 }

@@ -2,14 +2,13 @@ package probe
 
 import (
 	"strconv"
-	"strings"
 	"time"
 )
 
 // addDetail appends to the explanation the facts the error carried, so the
 // operator reads "issued at X, limit 12 h, lapsed at Y" instead of a bare
 // cause, and handles the device-code variant of a Conditional Access block.
-func (h Hints) addDetail(d *Diagnosis, code int, lower string) {
+func (h Hints) addDetail(d *Diagnosis, code int, ix *markIndex) {
 	v := d.Values
 	var extra []string
 	switch d.Cause {
@@ -38,10 +37,10 @@ func (h Hints) addDetail(d *Diagnosis, code int, lower string) {
 			extra = append(extra, "Tenant: "+v[ValueTenant]+".")
 		}
 	}
-	if code == 53003 && (h.DeviceCodeSession || mentionsDeviceCodeFlow(lower)) {
+	if code == 53003 && (h.DeviceCodeSession || mentionsDeviceCodeFlow(ix)) {
 		v[ValueAuthFlow] = "deviceCode"
 		d.ReEnroll = true
-		if mentionsDeviceCodeFlow(lower) {
+		if mentionsDeviceCodeFlow(ix) {
 			extra = append(extra, "The text names the device code flow: an authentication-flows policy blocks device code "+
 				"(or authentication transfer), and a session that began with device code stays protocol-tracked, so its refreshes are blocked too.")
 		} else {
@@ -59,14 +58,12 @@ func (h Hints) addDetail(d *Diagnosis, code int, lower string) {
 	}
 }
 
-// mentionsDeviceCodeFlow: Entra's sign-in details and the agent's own
-// messages name the flow in these words.
-func mentionsDeviceCodeFlow(lower string) bool {
-	return strings.Contains(lower, "device code") || strings.Contains(lower, "devicecode") ||
-		strings.Contains(lower, "device_code") || strings.Contains(lower, "authentication flow") ||
-		strings.Contains(lower, "authentication transfer") || strings.Contains(lower, "protocol tracked") ||
-		strings.Contains(lower, "protocoltracked")
-}
+// deviceCodeMarks: Entra's sign-in details and the agent's own messages
+// name the flow in these words.
+var deviceCodeMarks = marks("device code", "devicecode", "device_code", "authentication flow",
+	"authentication transfer", "protocol tracked", "protocoltracked")
+
+func mentionsDeviceCodeFlow(ix *markIndex) bool { return ix.hasAny(deviceCodeMarks) }
 
 // sifDetail explains a sign-in frequency failure with its clock.
 func sifDetail(issuedAt, limitSeconds string) string {

@@ -3,6 +3,7 @@ package probe
 import (
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Pasted errors arrive wrapped in layers: JSON inside a JSON string inside a
@@ -96,7 +97,7 @@ func decodeOnce(s string) string {
 				j++
 			}
 			if j == len(s) {
-				return string(b) // trailing backslashes carry nothing
+				return bytesToString(b) // trailing backslashes carry nothing
 			}
 			n, w := decodeBackslash(s[j:], b)
 			b = n
@@ -128,7 +129,7 @@ func decodeOnce(s string) string {
 			i++
 		}
 	}
-	return string(b)
+	return bytesToString(b)
 }
 
 // decodeBackslash decodes the escape after a run of backslashes; s starts at
@@ -225,17 +226,37 @@ func unhex(c byte) byte {
 	}
 }
 
+// lowerTab maps ASCII upper-case letters to lower case and every other
+// byte to itself.
+var lowerTab = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+		if i >= 'A' && i <= 'Z' {
+			t[i] = byte(i) + 'a' - 'A'
+		}
+	}
+	return t
+}()
+
 // lowerASCII lower-cases ASCII letters only, so byte offsets in the result
 // match the input (the scanner searches the lower copy and reads values from
 // the original).
 func lowerASCII(s string) string {
+	if s == "" {
+		return ""
+	}
 	b := make([]byte, len(s))
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b[i] = c
+		b[i] = lowerTab[s[i]]
 	}
-	return string(b)
+	return bytesToString(b)
+}
+
+// bytesToString hands a freshly built buffer over as a string without a
+// second copy; callers never touch the buffer again.
+func bytesToString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }

@@ -60,6 +60,9 @@ func RedactCredentials(s string) string {
 			j++
 		}
 		if looksLikeCredential(s[i:j]) {
+			for j < len(s) && s[j] == '=' { // base64 padding belongs to the token
+				j++
+			}
 			if !changed {
 				b.Grow(len(s))
 				changed = true
@@ -78,8 +81,9 @@ func RedactCredentials(s string) string {
 }
 
 // isCredentialByte: characters that can appear inside a token or secret
-// (base64, base64url, JWT dots, Entra secret '~', GUID dashes).
+// (base64, base64url, JWT dots, Entra secret '~', GUID dashes). '=' is not
+// one, so "key=value" splits; trailing padding is absorbed separately.
 func isCredentialByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		c == '_' || c == '-' || c == '.' || c == '~' || c == '+' || c == '/' || c == '='
+		c == '_' || c == '-' || c == '.' || c == '~' || c == '+' || c == '/'
 }

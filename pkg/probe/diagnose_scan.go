@@ -2,15 +2,19 @@ package probe
 
 import "strings"
 
-// The scanners below read the normalized, lower-cased text with
-// strings.Index and byte loops only: no regular expressions, so a
-// classification costs a few microseconds (BenchmarkDiagnose).
+// The scanners below read the normalized, lower-cased text through the
+// mark index (diagnose_marks.go) and byte loops only: no regular
+// expressions, so a classification costs a few microseconds.
 
 // codeMarks precede an AADSTS number in the shapes seen in the wild:
 // "AADSTS70043:", `"errorNo":700082` (MSAL Node), "Error Code: 53003" (the
 // sign-in error page and sign-in logs), `"iErrorCode":50058` (the page's
 // $Config script), "error?code=70043" (error_uri).
-var codeMarks = []string{"aadsts", "errorno", "error code", "errorcode", "error?code="}
+var (
+	markAADSTS     = mark("aadsts")
+	codeMarks      = marks("aadsts", "errorno", "error code", "errorcode", "error?code=")
+	markErrorCodes = mark("error_codes")
+)
 
 const (
 	minCodeDigits = 4
@@ -18,38 +22,41 @@ const (
 	maxCodes      = 16 // more than any real message carries; bounds the work
 )
 
-// findCodes returns the AADSTS codes in order of first appearance.
-func findCodes(lower string) []int {
-	out := make([]int, 0, 2)
-	for _, mark := range codeMarks {
-		for from := 0; len(out) < maxCodes; {
-			i := strings.Index(lower[from:], mark)
-			if i < 0 {
-				break
+// findCodes returns the AADSTS codes in order of first appearance in the
+// text; codes seen only in an error_codes list follow in list order.
+func findCodes(lower string, ix *markIndex) []int {
+	type found struct{ code, pos int }
+	var buf [maxCodes]found
+	seen := buf[:0]
+	add := func(code, pos int) {
+		for i := range seen {
+			if seen[i].code == code {
+				seen[i].pos = min(seen[i].pos, pos)
+				return
 			}
-			at := from + i + len(mark)
-			from = at
-			if mark != "aadsts" {
+		}
+		if len(seen) < maxCodes {
+			seen = append(seen, found{code, pos})
+		}
+	}
+	for _, id := range codeMarks {
+		for _, p := range ix.hits(id) {
+			at := int(p) + len(markList[id])
+			if id != markAADSTS {
 				at = skipSeparators(lower, at)
 			}
 			if n, ok := readCode(lower, at); ok {
-				out = appendUnique(out, n)
+				add(n, int(p))
 			}
 		}
 	}
 	// error_codes lists every code, e.g. [70002,70000].
-	for from := 0; len(out) < maxCodes; {
-		i := strings.Index(lower[from:], "error_codes")
-		if i < 0 {
-			break
-		}
-		at := from + i + len("error_codes")
-		from = at
-		at = skipSeparators(lower, at)
+	for _, p := range ix.hits(markErrorCodes) {
+		at := skipSeparators(lower, int(p)+len("error_codes"))
 		if at >= len(lower) || lower[at] != '[' {
 			continue
 		}
-		for at++; at < len(lower) && len(out) < maxCodes; {
+		for at++; at < len(lower); {
 			for at < len(lower) && (lower[at] == ' ' || lower[at] == ',' || lower[at] == '\t') {
 				at++
 			}
@@ -57,35 +64,21 @@ func findCodes(lower string) []int {
 			if !ok {
 				break
 			}
-			out = appendUnique(out, n)
+			add(n, len(lower)+at)
 			at += digitsLen(lower, at)
 		}
 	}
-	if len(out) > 1 {
-		out = orderByPosition(lower, out)
+	// Insertion sort by position: there are at most a handful.
+	for i := 1; i < len(seen); i++ {
+		for j := i; j > 0 && seen[j].pos < seen[j-1].pos; j-- {
+			seen[j], seen[j-1] = seen[j-1], seen[j]
+		}
+	}
+	out := make([]int, len(seen))
+	for i, f := range seen {
+		out[i] = f.code
 	}
 	return out
-}
-
-// orderByPosition sorts codes by where their "AADSTS<n>" first appears, so a
-// message's own order wins over the order of the marks above. Codes seen only
-// in error_codes keep their place after those seen as AADSTS<n>.
-func orderByPosition(lower string, codes []int) []int {
-	pos := make([]int, len(codes))
-	for i, c := range codes {
-		pos[i] = strings.Index(lower, "aadsts"+itoa(c))
-		if pos[i] < 0 {
-			pos[i] = len(lower) + i
-		}
-	}
-	// Insertion sort: there are at most a handful.
-	for i := 1; i < len(codes); i++ {
-		for j := i; j > 0 && pos[j] < pos[j-1]; j-- {
-			pos[j], pos[j-1] = pos[j-1], pos[j]
-			codes[j], codes[j-1] = codes[j-1], codes[j]
-		}
-	}
-	return codes
 }
 
 // readCode reads 4-8 digits at s[at:] that are not part of a longer word
@@ -113,15 +106,6 @@ func digitsLen(s string, at int) int {
 	return n
 }
 
-func appendUnique(xs []int, x int) []int {
-	for _, y := range xs {
-		if y == x {
-			return xs
-		}
-	}
-	return append(xs, x)
-}
-
 // skipSeparators skips the punctuation between a key and its value in JSON,
 // Python reprs, query strings, logs and "Key: value" lines.
 func skipSeparators(s string, at int) int {
@@ -140,26 +124,23 @@ func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
 }
 
+var markSubError = mark("suberror")
+
 // findSubError reads the value of a suberror key ("suberror", "subError",
 // MSAL ObjC's "MSALOAuthSubErrorKey"); it returns the value and where it
 // starts so the error scan can skip it (consent_required is both).
-func findSubError(lower string) (string, int) {
-	for from := 0; ; {
-		i := strings.Index(lower[from:], "suberror")
-		if i < 0 {
-			return "", -1
-		}
-		at := from + i + len("suberror")
-		from = at
-		if strings.HasPrefix(lower[at:], "key") {
+func findSubError(lower string, ix *markIndex) (string, int) {
+	for _, p := range ix.hits(markSubError) {
+		at := int(p) + len("suberror")
+		if len(lower)-at >= 3 && lower[at:at+3] == "key" {
 			at += 3
 		}
 		at = skipSeparators(lower, at)
-		w := identLen(lower, at)
-		if w >= 3 && w <= 40 {
+		if w := identLen(lower, at); w >= 3 && w <= 40 {
 			return lower[at : at+w], at
 		}
 	}
+	return "", -1
 }
 
 // identLen is the length of the [a-z_] word at s[at:].
@@ -205,28 +186,23 @@ func findOAuthError(lower string, skip int) string {
 // statusMarks precede an HTTP status in MSAL Go ("reply status code was
 // 400"), MSAL Python/azure-cli ("http error: 400"), .NET ("returned an
 // error: (401)"), raw responses ("HTTP/1.1 400") and JSON ("status": 403).
-var statusMarks = []string{
+var statusMarks = marks(
 	"status code was", "status code", "statuscode", "http error", "returned an error",
 	"http/1.1 ", "http/2 ", "\"status\"", "status:", "(status",
-}
+)
 
 // reasonPhrases follow a status in "503 Service Unavailable" or
 // "(429) Too Many Requests"; the phrase alone is not trusted (Entra's own
 // descriptions say "too many requests" without any HTTP status).
-var reasonPhrases = []string{
+var reasonPhrases = marks(
 	"too many requests", "service unavailable", "gateway timeout", "bad gateway", "internal server error",
 	"unauthorized", "bad request", "forbidden",
-}
+)
 
-func findHTTPStatus(lower string) string {
-	for _, mark := range statusMarks {
-		for from := 0; ; {
-			i := strings.Index(lower[from:], mark)
-			if i < 0 {
-				break
-			}
-			at := from + i + len(mark)
-			from = at
+func findHTTPStatus(lower string, ix *markIndex) string {
+	for _, id := range statusMarks {
+		for _, p := range ix.hits(id) {
+			at := int(p) + len(markList[id])
 			for at < len(lower) && (lower[at] == '(' || lower[at] == ' ' || lower[at] == ':' || lower[at] == '=' || lower[at] == '"') {
 				at++
 			}
@@ -235,15 +211,9 @@ func findHTTPStatus(lower string) string {
 			}
 		}
 	}
-	for _, phrase := range reasonPhrases {
-		for from := 0; ; {
-			i := strings.Index(lower[from:], phrase)
-			if i < 0 {
-				break
-			}
-			at := from + i
-			from = at + len(phrase)
-			j := at
+	for _, id := range reasonPhrases {
+		for _, p := range ix.hits(id) {
+			j := int(p)
 			for j > 0 && (lower[j-1] == ' ' || lower[j-1] == ')') {
 				j--
 			}
@@ -256,23 +226,26 @@ func findHTTPStatus(lower string) string {
 }
 
 // networkMarks name network failures in Go, Node, Python and .NET wording.
-var networkMarks = []struct{ mark, kind string }{
-	{"context deadline exceeded", "timeout"}, {"i/o timeout", "timeout"},
-	{"client.timeout exceeded", "timeout"}, {"tls handshake timeout", "timeout"},
-	{"etimedout", "timeout"}, {"timed out", "timeout"},
-	{"connection reset", "connection reset"}, {"econnreset", "connection reset"},
-	{"socket hang up", "connection reset"}, {"broken pipe", "connection reset"},
-	{"unexpected eof", "connection reset"},
-	{"connection refused", "connection refused"}, {"econnrefused", "connection refused"},
-	{"no such host", "dns"}, {"enotfound", "dns"}, {"eai_again", "dns"},
-	{"temporary failure in name resolution", "dns"}, {"server misbehaving", "dns"},
-	{"network is unreachable", "unreachable"}, {"no route to host", "unreachable"},
-	{"enetunreach", "unreachable"},
+var networkMarks = []struct {
+	id   markID
+	kind string
+}{
+	{mark("context deadline exceeded"), "timeout"}, {mark("i/o timeout"), "timeout"},
+	{mark("client.timeout exceeded"), "timeout"}, {mark("tls handshake timeout"), "timeout"},
+	{mark("etimedout"), "timeout"}, {mark("timed out"), "timeout"},
+	{mark("connection reset"), "connection reset"}, {mark("econnreset"), "connection reset"},
+	{mark("socket hang up"), "connection reset"}, {mark("broken pipe"), "connection reset"},
+	{mark("unexpected eof"), "connection reset"},
+	{mark("connection refused"), "connection refused"}, {mark("econnrefused"), "connection refused"},
+	{mark("no such host"), "dns"}, {mark("enotfound"), "dns"}, {mark("eai_again"), "dns"},
+	{mark("temporary failure in name resolution"), "dns"}, {mark("server misbehaving"), "dns"},
+	{mark("network is unreachable"), "unreachable"}, {mark("no route to host"), "unreachable"},
+	{mark("enetunreach"), "unreachable"},
 }
 
-func findNetworkFailure(lower string) string {
+func findNetworkFailure(ix *markIndex) string {
 	for _, m := range networkMarks {
-		if strings.Contains(lower, m.mark) {
+		if ix.has(m.id) {
 			return m.kind
 		}
 	}
@@ -282,18 +255,18 @@ func findNetworkFailure(lower string) string {
 // graphErrors are Microsoft Graph / SharePoint error codes (not AADSTS):
 // they concern the access token or permissions, not the refresh token.
 var graphErrors = []struct {
-	mark string // lower-case
+	mark markID
 	name string // as Graph spells it
 	info codeInfo
 }{
-	{"authorization_requestdenied", "Authorization_RequestDenied", codeInfo{cause: CauseConsentRequired, verdict: definitive,
+	{mark("authorization_requestdenied"), "Authorization_RequestDenied", codeInfo{cause: CauseConsentRequired, verdict: definitive,
 		explanation: "Graph denied the request: the token lacks a permission (scope not consented) or the account lacks the directory role the operation needs."}},
-	{"invalidauthenticationtoken", "InvalidAuthenticationToken", codeInfo{cause: CauseOther, verdict: undecided,
+	{mark("invalidauthenticationtoken"), "InvalidAuthenticationToken", codeInfo{cause: CauseOther, verdict: undecided,
 		explanation: "Graph rejected the access token (expired, wrong audience, or revoked by continuous access evaluation); the next refresh decides whether the refresh token still works."}},
-	{"toomanyrequests", "TooManyRequests", codeInfo{cause: CauseTransient, verdict: transient, explanation: "Graph throttled the request."}},
-	{"activitylimitreached", "activityLimitReached", codeInfo{cause: CauseTransient, verdict: transient, explanation: "Graph throttled the request."}},
-	{"servicenotavailable", "ServiceNotAvailable", codeInfo{cause: CauseTransient, verdict: transient, explanation: "Graph was temporarily unavailable."}},
-	{"unauthorizedaccessexception", "System.UnauthorizedAccessException", codeInfo{cause: CauseOther, verdict: undecided,
+	{mark("toomanyrequests"), "TooManyRequests", codeInfo{cause: CauseTransient, verdict: transient, explanation: "Graph throttled the request."}},
+	{mark("activitylimitreached"), "activityLimitReached", codeInfo{cause: CauseTransient, verdict: transient, explanation: "Graph throttled the request."}},
+	{mark("servicenotavailable"), "ServiceNotAvailable", codeInfo{cause: CauseTransient, verdict: transient, explanation: "Graph was temporarily unavailable."}},
+	{mark("unauthorizedaccessexception"), "System.UnauthorizedAccessException", codeInfo{cause: CauseOther, verdict: undecided,
 		explanation: "SharePoint refused the request as unauthorized (its own check, separate from the token endpoint)."}},
 }
 

@@ -11,66 +11,58 @@ type valueReader func(s string, at int) (string, bool)
 
 type extractor struct {
 	key   string
-	marks []string
+	marks []markID
 	read  valueReader
 }
 
 var extractors = []extractor{
 	// "The token was issued on 2020-06-03T07:09:26.9675714Z" (70043, 700082);
 	// "The grant was issued on '2017-11-26T09:16:07.5290000Z'" (50173).
-	{ValueIssuedAt, []string{"issued on"}, readTimestamp},
+	{ValueIssuedAt, marks("issued on"), readTimestamp},
 	// "the maximum allowed lifetime for this request is 82800."
-	{ValueMaxLifetimeSeconds, []string{"allowed lifetime"}, readNumberAhead},
+	{ValueMaxLifetimeSeconds, marks("allowed lifetime"), readNumberAhead},
 	// 700084: "a fixed, limited lifetime of 1.00:00:00"
-	{ValueMaxLifetime, []string{"limited lifetime of"}, readDuration},
+	{ValueMaxLifetime, marks("limited lifetime of"), readDuration},
 	// 700082: "was inactive for 90.00:00:00."
-	{ValueInactiveFor, []string{"inactive for"}, readDuration},
+	{ValueInactiveFor, marks("inactive for"), readDuration},
 	// 50173: "the TokensValidFrom date (before which tokens are not valid) for
 	// this user is '2021-10-13T19:49:51.0000000Z'"; admin revoke wording
 	// "StsRefreshTokensValidFrom" contains the same mark.
-	{ValueTokensValidFrom, []string{"tokensvalidfrom"}, readTimestampAhead},
+	{ValueTokensValidFrom, marks("tokensvalidfrom"), readTimestampAhead},
 	// 50076/50078/50079: "to access '797f4846-ba00-4fd7-ba43-dac1f8f63013'."
-	{ValueResourceID, []string{"to access '", "resourceid", "resource principal named"}, readIdentifier},
+	{ValueResourceID, marks("to access '", "resourceid", "resource principal named"), readIdentifier},
 	// 65001 "application with ID '...'", 700016 "Application with identifier
 	// '...'", 7000222 "secret keys for app '...'", HTML "App id: ...".
-	{ValueAppID, []string{"application with id", "application with identifier", "secret keys for app",
-		"added to app", "app id", "\"appid\"", "client_id"}, readIdentifier},
-	{ValueAppName, []string{"named '"}, readQuotedName},
+	{ValueAppID, marks("application with id", "application with identifier", "secret keys for app",
+		"added to app", "app id", "\"appid\"", "client_id"), readIdentifier},
+	{ValueAppName, marks("named '"), readQuotedName},
 	// 90002 "Tenant 'contoso.onmicrosoft.com' not found"; 700016 "in the
 	// directory 'contoso'"; JSON "tenantId".
-	{ValueTenant, []string{"tenant '", "in the directory", "tenantid", "in the tenant named"}, readIdentifier},
-	{ValueTraceID, []string{"trace id", "trace_id", "traceid"}, readID},
-	{ValueCorrelationID, []string{"correlation id", "correlation_id", "correlationid"}, readID},
-	{ValueRequestID, []string{"request id", "request-id", "requestid"}, readID},
-	{ValueTimestamp, []string{"timestamp"}, readTimestamp},
-	{ValueIPAddress, []string{"ip address"}, readIP},
+	{ValueTenant, marks("tenant '", "in the directory", "tenantid", "in the tenant named"), readIdentifier},
+	{ValueTraceID, marks("trace id", "trace_id", "traceid"), readID},
+	{ValueCorrelationID, marks("correlation id", "correlation_id", "correlationid"), readID},
+	{ValueRequestID, marks("request id", "request-id", "requestid"), readID},
+	{ValueTimestamp, marks("timestamp"), readTimestamp},
+	{ValueIPAddress, marks("ip address"), readIP},
 }
 
-func extractValues(text, lower string, into map[string]string) {
+func extractValues(text, lower string, ix *markIndex, into map[string]string) {
 	for _, ex := range extractors {
-		if v := firstValue(text, lower, ex.marks, ex.read); v != "" {
+		if v := firstValue(text, lower, ix, ex.marks, ex.read); v != "" {
 			into[ex.key] = v
 		}
 	}
-	if host := errorURIHost(lower); host != "" {
+	if host := errorURIHost(lower, ix); host != "" {
 		into[ValueErrorHost] = host
 	}
 }
 
-// maxTriesPerMark bounds the work on texts that repeat a mark many times.
-const maxTriesPerMark = 8
-
-func firstValue(text, lower string, marks []string, read valueReader) string {
-	for _, mark := range marks {
-		from := 0
-		for try := 0; try < maxTriesPerMark; try++ {
-			i := strings.Index(lower[from:], mark)
-			if i < 0 {
-				break
-			}
-			at := from + i + len(mark)
-			from = at
-			if last := mark[len(mark)-1]; last >= 'a' && last <= 'z' && at < len(lower) && lower[at] >= 'a' && lower[at] <= 'z' {
+func firstValue(text, lower string, ix *markIndex, ids []markID, read valueReader) string {
+	for _, id := range ids {
+		m := markList[id]
+		for _, p := range ix.hits(id) {
+			at := int(p) + len(m)
+			if last := m[len(m)-1]; last >= 'a' && last <= 'z' && at < len(lower) && lower[at] >= 'a' && lower[at] <= 'z' {
 				continue // "application with id" must not match "...identifier"
 			}
 			if v, ok := read(text, skipSeparators(text, at)); ok && safeValue(v) {
@@ -163,7 +155,7 @@ func readIdentifier(s string, at int) (string, bool) {
 		}
 		break
 	}
-	if end < len(s) && isCredentialByte(s[end]) && s[end] != '.' {
+	if end < len(s) && (isCredentialByte(s[end]) && s[end] != '.' || s[end] == '=') {
 		// Cut short by a character identifiers never contain ('~', '+',
 		// '='): this is the prefix of a secret or token, not an identifier.
 		return "", false
@@ -199,23 +191,27 @@ func readIP(s string, at int) (string, bool) {
 	return s[at:end], dots >= 2
 }
 
+var markErrorURI = mark("/error?code=")
+
 // errorURIHost returns the host of error_uri ("https://login.chinacloudapi.cn
 // /error?code=50057"): which cloud answered.
-func errorURIHost(lower string) string {
-	i := strings.Index(lower, "/error?code=")
-	if i < 0 {
-		return ""
-	}
-	start := strings.LastIndex(lower[max(0, i-80):i], "://")
-	if start < 0 {
-		return ""
-	}
-	host := lower[max(0, i-80)+start+3 : i]
-	for j := 0; j < len(host); j++ {
-		c := host[j]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
-			return ""
+func errorURIHost(lower string, ix *markIndex) string {
+	for _, p := range ix.hits(markErrorURI) {
+		i := int(p)
+		window := lower[max(0, i-80):i]
+		start := strings.LastIndex(window, "://")
+		if start < 0 {
+			continue
+		}
+		host := window[start+3:]
+		ok := host != ""
+		for j := 0; j < len(host) && ok; j++ {
+			c := host[j]
+			ok = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-'
+		}
+		if ok {
+			return host
 		}
 	}
-	return host
+	return ""
 }

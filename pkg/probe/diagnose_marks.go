@@ -1,0 +1,96 @@
+package probe
+
+// Every scanner looks for fixed lower-case marks ("aadsts", "trace id",
+// "status code was", ...). Searching for each mark separately costs one
+// pass over the text per mark; instead one pass records where every mark
+// occurs, dispatching on the first two bytes through a bitmap, and the
+// scanners read the recorded positions. This keeps a classification at a
+// few microseconds (BenchmarkDiagnose).
+
+type markID uint8
+
+// markList holds every registered mark; a markID indexes it.
+var markList []string
+
+// marks registers marks at package initialisation and returns their ids in
+// the given order (scanners rely on that order: the first mark wins).
+func marks(ss ...string) []markID {
+	ids := make([]markID, len(ss))
+	for i, s := range ss {
+		if len(s) < 2 {
+			panic("probe: mark shorter than two bytes: " + s)
+		}
+		for j, m := range markList {
+			if m == s {
+				ids[i] = markID(j)
+				goto next
+			}
+		}
+		if len(markList) == maxMarks {
+			panic("probe: too many marks")
+		}
+		markList = append(markList, s)
+		ids[i] = markID(len(markList) - 1)
+	next:
+	}
+	return ids
+}
+
+func mark(s string) markID { return marks(s)[0] }
+
+const (
+	maxMarks       = 160
+	maxHitsPerMark = 8 // later occurrences of one mark add nothing in practice
+)
+
+var (
+	// pairBits has bit (a<<8|b) set when some mark starts with bytes a, b.
+	pairBits [1 << 16 / 64]uint64
+	// byFirst lists the marks starting with each byte.
+	byFirst [256][]markID
+)
+
+func init() {
+	for id, m := range markList {
+		p := uint16(m[0])<<8 | uint16(m[1])
+		pairBits[p>>6] |= 1 << (p & 63)
+		byFirst[m[0]] = append(byFirst[m[0]], markID(id))
+	}
+}
+
+// markIndex records the first positions of every mark in one text.
+type markIndex struct {
+	n   [maxMarks]uint8
+	pos [maxMarks][maxHitsPerMark]int32
+}
+
+func (ix *markIndex) build(lower string) {
+	for i := 0; i+1 < len(lower); i++ {
+		p := uint16(lower[i])<<8 | uint16(lower[i+1])
+		if pairBits[p>>6]&(1<<(p&63)) == 0 {
+			continue
+		}
+		for _, id := range byFirst[lower[i]] {
+			m := markList[id]
+			if m[1] == lower[i+1] && len(m) <= len(lower)-i && lower[i:i+len(m)] == m && ix.n[id] < maxHitsPerMark {
+				ix.pos[id][ix.n[id]] = int32(i)
+				ix.n[id]++
+			}
+		}
+	}
+}
+
+// hits returns the start offsets of mark id, ascending.
+func (ix *markIndex) hits(id markID) []int32 { return ix.pos[id][:ix.n[id]] }
+
+func (ix *markIndex) has(id markID) bool { return ix.n[id] > 0 }
+
+// hasAny reports whether any of the marks occurs.
+func (ix *markIndex) hasAny(ids []markID) bool {
+	for _, id := range ids {
+		if ix.n[id] > 0 {
+			return true
+		}
+	}
+	return false
+}
