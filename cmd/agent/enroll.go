@@ -159,7 +159,7 @@ func openProbeSetup(env *cliEnv, cfgPath, tenantArg string) (*probeSetup, int) {
 	target := probe.Target{
 		TenantID: strings.ToLower(t.ID), Name: t.Name, ServiceAccount: t.ServiceAccount,
 		ClientAppID: t.ClientAppID, ClientType: probe.ClientType(t.ClientType),
-		Credential: probe.Credential{Secret: t.ClientSecret, CertificateFile: t.ClientCertificateFile, KeyFile: t.ClientKeyFile},
+		Credential:    probe.Credential{Secret: t.ClientSecret, CertificateFile: t.ClientCertificateFile, KeyFile: t.ClientKeyFile},
 		AuthorityHost: eps.AuthorityHost, Scopes: []string{eps.GraphScope},
 	}
 	if err := target.Validate(); err != nil {
