@@ -89,7 +89,7 @@ func TestEvaluateConditions(t *testing.T) {
 		{"report-only sif", "Sign-in frequency 12 hours (report-only)", nil, True, ImpactReportOnlyWouldBreak, ImpactBreaksAfter, 43200, "client app type mobileAppsAndDesktopClients included", []Cause{CauseSignInFrequency}},
 		{"trusted IPv4 excluded", "Block access outside trusted locations", nil, False, ImpactNone, ImpactBreaksNow, 0, "location excluded: IP 203.0.113.10 is in named location 'Head office and datacenter'", nil},
 		{"trusted IPv6 excluded", "Block access outside trusted locations", func(s *Subject) { s.IP = "2001:db8:10::5" }, False, ImpactNone, ImpactBreaksNow, 0, "range 2001:db8:10::/48", nil},
-		{"untrusted IP blocked", "Block access outside trusted locations", func(s *Subject) { s.IP = "198.51.100.7" }, True, ImpactBreaksNow, ImpactBreaksNow, 0, "location included: any location", []Cause{CauseBlock}},
+		{"untrusted IP blocked", "Block access outside trusted locations", func(s *Subject) { s.IP = "198.51.100.7" }, True, ImpactBreaksNow, ImpactBreaksNow, 0, "location included (any location) and not excluded: IP 198.51.100.7 is in no trusted named location (legacy MFA trusted IPs are not readable and assumed absent)", []Cause{CauseBlock}},
 		{"IP unknown", "Block access outside trusted locations", func(s *Subject) { s.IP = "" }, Unknown, ImpactUnknown, ImpactBreaksNow, 0, "egress IP is not known", nil},
 		{"IP malformed", "Block access outside trusted locations", func(s *Subject) { s.IP = "300.1.1.1" }, Unknown, ImpactUnknown, ImpactBreaksNow, 0, "is not an IP address", nil},
 		{"country allowed", "Block sign-ins from blocked countries", nil, False, ImpactNone, ImpactBreaksNow, 0, "country DE is not in named location 'Blocked countries'", nil},

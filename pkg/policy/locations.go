@@ -159,6 +159,8 @@ func (e *Engine) locationCondition(l *LocationsCondition, lc *locCtx) (Tri, stri
 		return Unknown, "location condition unknown: " + excWhy
 	case inc == Unknown:
 		return Unknown, "location condition unknown: " + incWhy
+	case len(l.ExcludeLocations) > 0:
+		return True, "location included (" + incWhy + ") and not excluded: " + excWhy
 	}
 	return True, "location included: " + incWhy
 }

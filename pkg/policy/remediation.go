@@ -193,8 +193,16 @@ func rawUsers(raw json.RawMessage) map[string]any {
 	if users == nil {
 		return nil
 	}
-	delete(users, "@odata.type")
-	return users
+	// PowerShell exports spell properties in PascalCase and add
+	// AdditionalProperties; Graph expects its own camelCase names.
+	out := make(map[string]any, len(users))
+	for k, v := range users {
+		if k == "" || strings.HasPrefix(k, "@odata") || strings.EqualFold(k, "AdditionalProperties") {
+			continue
+		}
+		out[strings.ToLower(k[:1])+k[1:]] = v
+	}
+	return out
 }
 
 func getFold(m map[string]any, key string) any {
