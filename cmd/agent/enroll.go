@@ -155,13 +155,7 @@ func openProbeSetup(env *cliEnv, cfgPath, tenantArg string) (*probeSetup, int) {
 	if t == nil {
 		return nil, fail(env, 1, "tenant %q is not in the configuration %s (give its id or name; 'tokenhealth config show' lists them)", tenantArg, cfgPath)
 	}
-	eps := cfg.Global.Endpoints()
-	target := probe.Target{
-		TenantID: strings.ToLower(t.ID), Name: t.Name, ServiceAccount: t.ServiceAccount,
-		ClientAppID: t.ClientAppID, ClientType: probe.ClientType(t.ClientType),
-		Credential:    probe.Credential{Secret: t.ClientSecret, CertificateFile: t.ClientCertificateFile, KeyFile: t.ClientKeyFile},
-		AuthorityHost: eps.AuthorityHost, Scopes: []string{eps.GraphScope},
-	}
+	target := probe.TargetFor(&cfg.Global, t)
 	if err := target.Validate(); err != nil {
 		return nil, fail(env, 1, "%v", err)
 	}

@@ -15,6 +15,9 @@ type StateStore interface {
 	PutJSON(bucket, key string, v any) error
 	GetJSON(bucket, key string, v any) (found bool, err error)
 	Delete(bucket, key string) error
+	// Batch shares one commit among concurrent writers (probe state after
+	// each attempt), so 32 probes in flight do not pay 32 fsyncs.
+	Batch(fn func(tx *store.Tx) error) error
 }
 
 var _ StateStore = (*store.DB)(nil)

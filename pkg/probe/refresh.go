@@ -219,7 +219,10 @@ func (p *Prober) record(tenant string, res Result, ps ProbeState) error {
 		p.opts.Logger.Error("record probe attempt", "tenant", tenant, "err", err)
 		return fmt.Errorf("record probe attempt: %w", err)
 	}
-	if err := p.opts.Store.PutJSON(store.BucketTenants, probeStateKey(tenant), ps); err != nil {
+	err := p.opts.Store.Batch(func(tx *store.Tx) error {
+		return tx.PutJSON(store.BucketTenants, probeStateKey(tenant), ps)
+	})
+	if err != nil {
 		p.opts.Logger.Error("record probe state", "tenant", tenant, "err", err)
 		return fmt.Errorf("record probe state: %w", err)
 	}

@@ -47,9 +47,13 @@ type SchedulerOptions struct {
 	// Probe runs one attempt (Prober.Probe in production).
 	Probe func(ctx context.Context, t Target) Result
 
-	Interval      time.Duration // default 15m
-	Jitter        time.Duration // ± per interval; default 10% of Interval, capped at half of it
-	MaxConcurrent int           // probes in flight; default 32
+	Interval time.Duration // default 15m
+	// Jitter moves each probe by up to ± this much; when zero,
+	// JitterPercent of the tenant's interval (default 10%). Capped at half
+	// the interval.
+	Jitter        time.Duration
+	JitterPercent float64
+	MaxConcurrent int // probes in flight; default 32
 
 	BackoffInitial time.Duration // default 1m
 	BackoffMax     time.Duration // default 15m
@@ -94,8 +98,8 @@ func (o *SchedulerOptions) defaults() error {
 		}
 	}
 	setDur(&o.Interval, 15*time.Minute)
-	if o.Jitter <= 0 {
-		o.Jitter = o.Interval / 10
+	if o.Jitter <= 0 && o.JitterPercent <= 0 {
+		o.JitterPercent = 10
 	}
 	if o.MaxConcurrent <= 0 {
 		o.MaxConcurrent = 32
@@ -280,7 +284,11 @@ func (s *Scheduler) interval(e *entry) time.Duration {
 // nextRegular is the next probe time after a conclusive attempt.
 func (s *Scheduler) nextRegular(e *entry, now time.Time) time.Time {
 	iv := s.interval(e)
-	return now.Add(s.rnd.around(iv, min(s.opts.Jitter, iv/2)))
+	j := s.opts.Jitter
+	if j <= 0 {
+		j = time.Duration(float64(iv) * s.opts.JitterPercent / 100)
+	}
+	return now.Add(s.rnd.around(iv, min(j, iv/2)))
 }
 
 func lowerID(id string) string { return strings.ToLower(id) }

@@ -1,0 +1,52 @@
+package probe
+
+import (
+	"strings"
+
+	"github.com/tokenhealth/tokenhealth/internal/config"
+)
+
+// TargetFor builds a tenant's probe target from the loaded configuration
+// (effective values: defaults and inherited fields already applied, secrets
+// resolved).
+func TargetFor(g *config.Global, t *config.Tenant) Target {
+	eps := g.Endpoints()
+	return Target{
+		TenantID:       strings.ToLower(t.ID),
+		Name:           t.Name,
+		ServiceAccount: t.ServiceAccount,
+		ClientAppID:    t.ClientAppID,
+		ClientType:     ClientType(t.ClientType),
+		Credential: Credential{
+			Secret:          t.ClientSecret,
+			CertificateFile: t.ClientCertificateFile,
+			KeyFile:         t.ClientKeyFile,
+		},
+		AuthorityHost: eps.AuthorityHost,
+		Scopes:        []string{eps.GraphScope},
+	}
+}
+
+// SpecsFor lists every configured tenant for Scheduler.Set, with its own
+// probe interval.
+func SpecsFor(cfg *config.Config) []Spec {
+	out := make([]Spec, 0, len(cfg.Tenants))
+	for i := range cfg.Tenants {
+		t := &cfg.Tenants[i]
+		out = append(out, Spec{Target: TargetFor(&cfg.Global, t), Interval: t.ProbeInterval.D()})
+	}
+	return out
+}
+
+// ApplyConfig copies the global probe settings into the scheduler options
+// (the fields the configuration does not cover are left as they are).
+func (o *SchedulerOptions) ApplyConfig(g *config.Global) {
+	o.Interval = g.ProbeInterval.D()
+	o.Jitter = g.ProbeJitter.Duration
+	o.JitterPercent = g.ProbeJitter.Percent
+	o.MaxConcurrent = g.MaxConcurrentProbes
+	o.BackoffInitial = g.BackoffInitial.D()
+	o.BackoffMax = g.BackoffMax.D()
+	o.UnreachableAfterFailures = g.UnreachableAfterFailures
+	o.UnreachableAfter = g.UnreachableAfter.D()
+}
