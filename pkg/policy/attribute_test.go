@@ -121,3 +121,33 @@ func TestAttribute(t *testing.T) {
 		})
 	}
 }
+
+func TestAttributeBlockFromSignInLogAndShapes(t *testing.T) {
+	entry := []byte(`[{"id":"s1","createdDateTime":"2026-11-25T10:00:00Z","appId":"` + platformApp + `","correlationId":"c-1","isInteractive":false,
+		"status":{"errorCode":53003,"failureReason":"Access has been blocked by Conditional Access policies.\u001b[2J"},
+		"appliedConditionalAccessPolicies":[
+			{"id":"a1f0c7d2-1111-4c4e-9a0b-000000000008","displayName":"Block access outside trusted locations","enforcedGrantControls":["Block"],"enforcedSessionControls":[],"result":"failure"},
+			{"id":"x","displayName":"Report-only block","enforcedGrantControls":["Block"],"result":"reportOnlyFailure"}]}]`)
+	si, err := LoadSignIns(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := Attribute(Failure{At: ts("2026-11-25T10:00:30Z"), Codes: []int{53003}, AppID: platformApp}, si, nil)
+	if a.EvidenceSource != EvidenceSignInLog || len(a.Policies) != 1 ||
+		a.Policies[0].Why != "sign-in log: policy result failure, grant controls Block" {
+		t.Fatalf("attribution = %+v", a)
+	}
+	if strings.Contains(a.Evidence[0], "\x1b") {
+		t.Errorf("escape sequence in evidence: %q", a.Evidence[0])
+	}
+	// A single entry object and a wrong shape.
+	if one, err := LoadSignIns([]byte(`{"id":"s2","status":{"errorCode":0}}`)); err != nil || len(one) != 1 || one[0].ID != "s2" {
+		t.Errorf("single entry: %v %v", one, err)
+	}
+	if _, err := LoadSignIns([]byte(`"nope"`)); err == nil {
+		t.Error("scalar accepted as a sign-in log")
+	}
+	if _, err := LoadSignIns([]byte(`[{"createdDateTime":"yesterday"}]`)); err == nil {
+		t.Error("bad createdDateTime accepted")
+	}
+}

@@ -79,14 +79,17 @@ const (
 
 // ClockPrediction is one clock: when it runs out and what then happens.
 type ClockPrediction struct {
-	Clock       ClockName         `json:"clock"`
-	At          time.Time         `json:"at"`
-	Effect      string            `json:"effect"`
-	Session     string            `json:"session"` // canary | platform
-	Policy      *health.PolicyRef `json:"policy,omitempty"`
-	Cause       string            `json:"cause"`
-	Evidence    []string          `json:"evidence"`
-	Remediation []string          `json:"remediation,omitempty"`
+	Clock   ClockName         `json:"clock"`
+	At      time.Time         `json:"at"`
+	Effect  string            `json:"effect"`
+	Session string            `json:"session"` // canary | platform
+	Policy  *health.PolicyRef `json:"policy,omitempty"`
+	Cause   string            `json:"cause"`
+	// ClientType is recorded beside every sign-in frequency prediction:
+	// confidential clients may see enforcement deferred.
+	ClientType  string   `json:"clientType,omitempty"`
+	Evidence    []string `json:"evidence"`
+	Remediation []string `json:"remediation,omitempty"`
 }
 
 // Forecast is a tenant's clocks in time order and the findings they yield.
@@ -172,13 +175,13 @@ func policyClocks(in PredictInput, s *Subject) []ClockPrediction {
 		at := in.Clocks.InteractiveSignIn.Add(limit)
 		ev := append([]string{fmt.Sprintf("canary interactive sign-in at %s (source: %s) + %s = %s", stamp(in.Clocks.InteractiveSignIn), sourceLabel(in.Clocks.InteractiveSignInSource), humanDuration(limit), stamp(at))}, common...)
 		out = append(out, ClockPrediction{Clock: ClockSignInFrequency, At: at, Effect: EffectBreaksToken, Session: "canary",
-			Policy: &ref, Cause: "ca_sign_in_frequency", Evidence: ev, Remediation: sifRemediation(shortest, at, in.Now)})
+			ClientType: in.Clocks.ClientType, Policy: &ref, Cause: "ca_sign_in_frequency", Evidence: ev, Remediation: sifRemediation(shortest, at, in.Now)})
 	}
 	if !in.Clocks.PlatformLastInteractive.IsZero() {
 		at := in.Clocks.PlatformLastInteractive.Add(limit)
 		ev := append([]string{fmt.Sprintf("platform's last interactive sign-in at %s (sign-in logs) + %s = %s", stamp(in.Clocks.PlatformLastInteractive), humanDuration(limit), stamp(at))}, common...)
 		out = append(out, ClockPrediction{Clock: ClockPlatformSignInFrequency, At: at, Effect: EffectBreaksToken, Session: "platform",
-			Policy: &ref, Cause: "ca_sign_in_frequency", Evidence: ev, Remediation: sifRemediation(shortest, at, in.Now)})
+			ClientType: in.Clocks.ClientType, Policy: &ref, Cause: "ca_sign_in_frequency", Evidence: ev, Remediation: sifRemediation(shortest, at, in.Now)})
 	}
 	return out
 }

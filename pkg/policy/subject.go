@@ -123,11 +123,3 @@ func (t *Tri) UnmarshalJSON(b []byte) error {
 	}
 	return nil
 }
-
-// triOf converts a bool.
-func triOf(b bool) Tri {
-	if b {
-		return True
-	}
-	return False
-}
