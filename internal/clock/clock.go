@@ -67,6 +67,23 @@ func (v *Virtual) Speed() float64 {
 	return v.speed
 }
 
+// SetSpeed changes how fast virtual time runs from now on (0 freezes it).
+// The demo freezes time while it enrolls tenants, then lets it run.
+func (v *Virtual) SetSpeed(speed float64) {
+	if speed < 0 {
+		speed = 0
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.base = v.nowLocked()
+	v.realStart = time.Now()
+	v.speed = speed
+	now := v.base
+	for w := range v.waiters {
+		v.armLocked(w, now)
+	}
+}
+
 // Advance moves virtual time forward by d (a negative d moves it back, which
 // tests use to simulate a clock jump) and wakes every waiter now due.
 func (v *Virtual) Advance(d time.Duration) time.Time {

@@ -43,3 +43,19 @@ func TestVirtualRunsAtSpeed(t *testing.T) {
 		t.Fatal("virtual time did not run")
 	}
 }
+
+func TestVirtualSetSpeedFromFrozen(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	v := NewVirtual(start, 0)
+	ch := v.After(time.Hour)
+	time.Sleep(10 * time.Millisecond)
+	if !v.Now().Equal(start) {
+		t.Fatal("a frozen clock moved")
+	}
+	v.SetSpeed(36000) // an hour in 0.1 s
+	select {
+	case <-ch:
+	case <-time.After(2 * time.Second):
+		t.Fatal("a waiter armed while frozen did not fire after the clock started")
+	}
+}
