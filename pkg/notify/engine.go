@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -35,6 +36,7 @@ type Notifier struct {
 	inFl    map[string]int    // deliveries in flight per receiver
 	wake    chan struct{}
 	running bool
+	lastGC  time.Time
 }
 
 // New loads the alert log and outbox from the state file.
@@ -94,6 +96,10 @@ func (n *Notifier) Tick() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	err := n.reconcileLocked(slices.Sorted(maps.Keys(n.findings)))
+	if now := n.opts.Clock.Now(); now.Sub(n.lastGC) >= time.Hour {
+		n.gcThreadsLocked(now)
+		n.lastGC = now
+	}
 	n.kick()
 	return err
 }
@@ -137,18 +143,26 @@ func (n *Notifier) reconcileLocked(tenants []string) error {
 	now := n.opts.Clock.Now().UTC()
 	idpDown := n.idpDown()
 	err := n.opts.DB.Update(func(tx *store.Tx) error {
-		sils, err := activeSilences(tx, now)
+		sils, expired, err := activeSilences(tx, now)
 		if err != nil {
 			return err
 		}
-		w := &writer{n: n, tx: tx, now: now}
+		w := &writer{n: n, tx: tx, now: now, dirty: expired}
 		for _, t := range tenants {
 			if err := n.reconcileTenant(w, t, sils, idpDown); err != nil {
 				return err
 			}
 		}
+		if !w.dirty {
+			// Nothing changed (the common case at a tick): roll back
+			// rather than commit, which would cost two fsyncs.
+			return errNoChange
+		}
 		return nil
 	})
+	if errors.Is(err, errNoChange) {
+		return nil
+	}
 	if err != nil {
 		// The writer updated the in-memory mirror as it went; the
 		// transaction rolled back, so the file is the truth again.
@@ -157,6 +171,9 @@ func (n *Notifier) reconcileLocked(tenants []string) error {
 	}
 	return nil
 }
+
+// errNoChange rolls back a reconcile transaction that wrote nothing.
+var errNoChange = errors.New("no change")
 
 // reloadLocked replaces the in-memory mirror by the state file's content.
 func (n *Notifier) reloadLocked() {
@@ -269,8 +286,12 @@ func (n *Notifier) reconcileAlert(w *writer, r Receiver, lk, key string, f healt
 }
 
 func (n *Notifier) resolve(w *writer, lk string, e *logEntry) error {
+	withdrawn, err := w.withdraw(e.ThreadOf, e.Key)
+	if err != nil {
+		return err
+	}
 	r, ok := n.receivers[e.Receiver]
-	if ok {
+	if ok && !withdrawn {
 		alert := Alert{Key: e.Key, Status: StatusResolved, Severity: e.Severity, Finding: e.Finding, StartsAt: e.StartsAt, EndsAt: w.now}
 		if _, err := w.enqueue(r, StatusResolved, ReasonResolved, alert, e.ThreadOf); err != nil {
 			return err
@@ -290,15 +311,17 @@ func sameFinding(a, b health.Finding) bool {
 // writer makes the changes of one reconcile inside one transaction and
 // mirrors them in memory as it goes (reloadLocked undoes a failed one).
 type writer struct {
-	n   *Notifier
-	tx  *store.Tx
-	now time.Time
+	n     *Notifier
+	tx    *store.Tx
+	now   time.Time
+	dirty bool // something was written
 }
 
 func (w *writer) putLog(lk string, e *logEntry) error {
 	if err := w.tx.PutJSON(store.BucketAlertLog, lk, e); err != nil {
 		return err
 	}
+	w.dirty = true
 	w.n.state.log[lk] = e
 	return nil
 }
@@ -307,6 +330,7 @@ func (w *writer) deleteLog(lk string) error {
 	if err := w.tx.Delete(store.BucketAlertLog, lk); err != nil {
 		return err
 	}
+	w.dirty = true
 	delete(w.n.state.log, lk)
 	return nil
 }
@@ -315,6 +339,7 @@ func (w *writer) deleteLog(lk string) error {
 // queues a new message. It returns the message ID.
 func (w *writer) enqueue(r Receiver, status Status, reason Reason, a Alert, threadOf string) (string, error) {
 	n := w.n
+	w.dirty = true
 	group := ""
 	notBefore := w.now
 	if r.Delivery == Grouped {
@@ -350,4 +375,45 @@ func (w *writer) enqueue(r Receiver, status Status, reason Reason, a Alert, thre
 		n.open[group] = e.Seq
 	}
 	return e.Message.ID, nil
+}
+
+// withdraw removes alert key from the queued message msgID when that
+// message announces it as new and is still inside its group window: an
+// alert that fires and clears before anyone was told is flapping, and a
+// "new" followed by "resolved" would only be noise. It reports whether the
+// alert was withdrawn.
+func (w *writer) withdraw(msgID, key string) (bool, error) {
+	if msgID == "" {
+		return false, nil
+	}
+	n := w.n
+	for seq, e := range n.state.outbox {
+		if e.Message.ID != msgID {
+			continue
+		}
+		if e.Message.Reason != ReasonNew || e.Attempts > 0 || n.busy[seq] || !e.NotBefore.After(w.now) {
+			return false, nil
+		}
+		before := len(e.Message.Alerts)
+		e.Message.Alerts = slices.DeleteFunc(e.Message.Alerts, func(a Alert) bool { return a.Key == key })
+		if len(e.Message.Alerts) == before {
+			return false, nil
+		}
+		w.dirty = true
+		if len(e.Message.Alerts) > 0 {
+			e.Message.Severity = e.Message.Alerts[0].Severity
+			for _, a := range e.Message.Alerts {
+				if a.Severity.Rank() > e.Message.Severity.Rank() {
+					e.Message.Severity = a.Severity
+				}
+			}
+			return true, w.tx.PutJSON(store.BucketOutbox, outboxKey(seq), e)
+		}
+		delete(n.state.outbox, seq)
+		if n.open[e.GroupKey] == seq {
+			delete(n.open, e.GroupKey)
+		}
+		return true, w.tx.Delete(store.BucketOutbox, outboxKey(seq))
+	}
+	return false, nil
 }

@@ -114,7 +114,7 @@ func (s *SilenceDB) ListSilences(_ context.Context) ([]Silence, error) {
 	var out []Silence
 	err := s.DB.Update(func(tx *store.Tx) error {
 		var err error
-		out, err = activeSilences(tx, s.Clock.Now())
+		out, _, err = activeSilences(tx, s.Clock.Now())
 		return err
 	})
 	return out, err
@@ -138,7 +138,8 @@ func (s *SilenceDB) RemoveSilence(_ context.Context, id string) error {
 // activeSilences reads the bucket inside a write transaction, dropping
 // silences that have ended: they expire by themselves, with no operator
 // action and no lingering state.
-func activeSilences(tx *store.Tx, now time.Time) ([]Silence, error) {
+// It reports whether it deleted any.
+func activeSilences(tx *store.Tx, now time.Time) ([]Silence, bool, error) {
 	var out []Silence
 	var expired []string
 	err := tx.ForEach(store.BucketSilences, "", func(k string, v []byte) error {
@@ -154,15 +155,15 @@ func activeSilences(tx *store.Tx, now time.Time) ([]Silence, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	for _, k := range expired {
 		if err := tx.Delete(store.BucketSilences, k); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].EndsAt.Before(out[j].EndsAt) })
-	return out, nil
+	return out, len(expired) > 0, nil
 }
 
 func silenced(f health.Finding, sils []Silence) bool {
