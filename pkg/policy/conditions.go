@@ -237,12 +237,12 @@ func deviceFilterCondition(f *Filter, rule ruleNode, ruleErr error) (Tri, string
 // authFlowsCondition matches the token's enrollment flow. A session begun
 // with the device code flow stays "protocol tracked", so its refreshes are
 // in scope too (domain.md section 3).
-func authFlowsCondition(a *AuthenticationFlows, s *Subject) (Tri, string) {
-	if a == nil || strings.TrimSpace(a.TransferMethods) == "" {
+func authFlowsCondition(methods []string, s *Subject) (Tri, string) {
+	if len(methods) == 0 {
 		return True, ""
 	}
-	res, why := False, "token was not obtained by "+a.TransferMethods
-	for _, m := range splitFlags(a.TransferMethods) {
+	res, why := False, "token was not obtained by "+strings.Join(methods, ",")
+	for _, m := range methods {
 		switch {
 		case strings.EqualFold(m, "deviceCodeFlow"):
 			switch s.AuthFlow {

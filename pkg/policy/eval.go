@@ -48,6 +48,8 @@ type compiledPolicy struct {
 	pb      string
 	excl    *exclusionTemplate
 	judged  [2]controlJudgement // without, with the MFA claim
+	// Flags enums split once.
+	insiderLevels, transferMethods []string
 	// lastRem memoises the remediation: an engine serves one tenant whose
 	// service account is evaluated again on every probe.
 	lastRem *atomic.Pointer[remMemo]
@@ -93,6 +95,12 @@ func Compile(policies []Policy, locations []NamedLocation) *Engine {
 			cp.sif = evaluateSIF(sc.SignInFrequency)
 			if pb := sc.PersistentBrowser; pb != nil && pb.IsEnabled {
 				cp.pb = pb.Mode
+			}
+		}
+		if c := p.Conditions; c != nil {
+			cp.insiderLevels = splitFlags(c.InsiderRiskLevels)
+			if c.AuthenticationFlows != nil {
+				cp.transferMethods = splitFlags(c.AuthenticationFlows.TransferMethods)
 			}
 		}
 		cp.judged[0] = judgeControls(p, cp.sif, cp.pb, false)
@@ -174,10 +182,10 @@ func (e *Engine) evaluate(cp *compiledPolicy, s *Subject, lc *locCtx) Evaluation
 		if c.Devices != nil {
 			v.add(deviceFilterCondition(c.Devices.DeviceFilter, cp.rule, cp.ruleErr))
 		}
-		v.add(authFlowsCondition(c.AuthenticationFlows, s))
+		v.add(authFlowsCondition(cp.transferMethods, s))
 		v.add(riskCondition("user", c.UserRiskLevels, s.UserRisk))
 		v.add(riskCondition("sign-in", c.SignInRiskLevels, s.SignInRisk))
-		v.add(riskCondition("insider", splitFlags(c.InsiderRiskLevels), s.InsiderRisk))
+		v.add(riskCondition("insider", cp.insiderLevels, s.InsiderRisk))
 	}
 	ev.Applies, ev.Reasons = v.result()
 	e.applyState(cp, s, &ev)

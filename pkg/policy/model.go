@@ -1,14 +1,3 @@
-// Package policy evaluates Entra ID Conditional Access policies for the one
-// service account whose delegated refresh token a provisioning platform
-// holds, without any network access.
-//
-// The model below IS the Microsoft Graph v1.0 JSON shape of
-// conditionalAccessPolicy and namedLocation (beta-only fields are tolerated
-// and ignored), so the same code reads Graph responses re-serialised by
-// internal/graph and files exported by administrators. Every enum is kept as
-// a plain string: Graph adds values over time (`unknownFutureValue`, new
-// controls), and an unknown value must be reported as "unknown", never crash
-// the agent or be silently treated as a known one.
 package policy
 
 import (

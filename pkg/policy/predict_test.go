@@ -102,8 +102,17 @@ func TestPredictClockTimes(t *testing.T) {
 	if !strings.HasPrefix(pb.Remediation[0], "exclude "+svcUPN+" from policy 'Sign-in frequency 7 days': Entra admin center > Protection > Conditional Access > Policies > Sign-in frequency 7 days > Users > Exclude") {
 		t.Errorf("remediation[0] = %q", pb.Remediation[0])
 	}
-	if !slices.Contains(pb.Remediation, RemediationRememberMFA) {
+	if !slices.Contains(pb.Remediation, RemediationRememberMFAWithSIF) {
 		t.Errorf("remediation lacks remember-MFA: %q", pb.Remediation)
+	}
+	for _, c := range f.Clocks {
+		if c.Clock == ClockRememberMFA && (len(c.Remediation) != 2 || c.Remediation[0] != RemediationRememberMFA ||
+			c.Remediation[1] != "Plan an interactive re-enrollment with MFA before 2026-12-02T09:30:00Z") {
+			t.Errorf("remember-MFA remediation = %q", c.Remediation)
+		}
+		if (c.Clock == ClockSignInFrequency || c.Clock == ClockPlatformSignInFrequency) && c.ClientType != "public" {
+			t.Errorf("%s clock without client type", c.Clock)
+		}
 	}
 	ro := f.Findings[1]
 	if ro.Policies[0].ID != "a1f0c7d2-1111-4c4e-9a0b-000000000007" || ro.Severity != health.SeverityWarning ||

@@ -12,10 +12,13 @@ const GraphPoliciesURL = "https://graph.microsoft.com/v1.0/identity/conditionalA
 
 // Remediation texts shared by the evaluator and the predictions.
 const (
-	RemediationRememberMFA = "Set per-user MFA \"remember multifactor authentication on trusted devices\" to 365 days (Entra admin center > Identity > Users > Per-user MFA > Service settings)"
-	RemediationReenroll    = "Re-enroll the token after the change: the current refresh token is already rejected"
-	RemediationUseAuthCode = "Or re-enroll with the authorization code flow (PKCE) instead of the device code flow: a device-code session stays protocol-tracked and every refresh is blocked"
-	RemediationMFAClaim    = "Or re-enroll with MFA so the refresh token carries the MFA claim"
+	RemediationRememberMFA = "Set \"remember multifactor authentication on trusted devices\" to 365 days (Users > All users > Per-user MFA > Service settings)"
+	// RemediationRememberMFAWithSIF is the seed procedure's second step next
+	// to a sign-in frequency policy, with Microsoft's caveat.
+	RemediationRememberMFAWithSIF = RemediationRememberMFA + "; Microsoft documents it as a browser cookie that is not compatible with sign-in frequency, so the exclusion above is the fix that matters"
+	RemediationReenroll           = "Re-enroll the token after the change: the current refresh token is already rejected"
+	RemediationUseAuthCode        = "Or re-enroll with the authorization code flow (PKCE) instead of the device code flow: a device-code session stays protocol-tracked and every refresh is blocked"
+	RemediationMFAClaim           = "Or re-enroll with MFA so the refresh token carries the MFA claim"
 )
 
 // accountLabel names the account in instructions.
@@ -53,8 +56,8 @@ func remediationFor(ev *Evaluation, s *Subject, tmpl *exclusionTemplate) []strin
 	for _, c := range ev.Causes {
 		switch c {
 		case CauseSignInFrequency, CauseSIFEveryTime:
-			if !containsString(out, RemediationRememberMFA) {
-				out = append(out, RemediationRememberMFA)
+			if !containsString(out, RemediationRememberMFAWithSIF) {
+				out = append(out, RemediationRememberMFAWithSIF)
 			}
 		case CauseMFA, CauseAuthStrength:
 			if !containsString(out, RemediationMFAClaim) {
