@@ -128,9 +128,3 @@ func (c *Client) redeem(ctx context.Context, acct public.Account) (public.AuthRe
 	}
 	return c.conf.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(acct))
 }
-
-// forget removes every cached token of the tenant, so a re-enrollment
-// starts clean and no stale account can be picked up.
-func (c *Client) forget() error {
-	return c.cache.store.DeleteTokenCache(c.cache.tenantID)
-}

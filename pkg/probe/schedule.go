@@ -28,6 +28,10 @@ type Update struct {
 	Result   Result
 	// IdP is the global condition after this attempt.
 	IdP IdPStatus
+	// ConsecutiveTransient and TransientSince describe the current run of
+	// transient failures (zero after a conclusive attempt).
+	ConsecutiveTransient int
+	TransientSince       time.Time
 }
 
 // TenantStatus is a snapshot of one tenant in the scheduler.
