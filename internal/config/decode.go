@@ -308,10 +308,10 @@ func fieldsOf(t reflect.Type) *structFields {
 func collectFields(t reflect.Type, prefix []int, sf *structFields) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
 		name, inline := yamlName(f)
+		if !f.IsExported() && !(f.Anonymous && inline) {
+			continue // an embedded struct's exported fields are settable even if its type is not
+		}
 		index := append(append([]int(nil), prefix...), i)
 		switch {
 		case name == "-":
