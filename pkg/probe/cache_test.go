@@ -1,0 +1,82 @@
+package probe
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
+)
+
+type fakeUnmarshaler struct{ got []byte }
+
+func (f *fakeUnmarshaler) Unmarshal(b []byte) error { f.got = b; return nil }
+
+type fakeMarshaler struct{ blob []byte }
+
+func (f fakeMarshaler) Marshal() ([]byte, error) { return f.blob, nil }
+
+func sections(t *testing.T, b []byte) []string {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, k := range []string{"AccessToken", "RefreshToken", "Account", "IdToken", "AppMetadata"} {
+		if _, ok := m[k]; ok {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+func TestCacheHidesAccessTokensOnlyForForcedRedemption(t *testing.T) {
+	blob := []byte(`{"AccessToken":{"k":{"secret":"at"}},"RefreshToken":{"r":{"secret":"rt"}},"Account":{"a":{}},"IdToken":{},"AppMetadata":{}}`)
+	caches := &memoryCaches{}
+	c := &tenantCache{store: caches, tenantID: "t"}
+	if err := c.Export(context.Background(), fakeMarshaler{blob}, cache.ExportHints{}); err != nil {
+		t.Fatal(err)
+	}
+
+	var plain, forced fakeUnmarshaler
+	if err := c.Replace(context.Background(), &plain, cache.ReplaceHints{}); err != nil {
+		t.Fatal(err)
+	}
+	if string(plain.got) != string(blob) {
+		t.Errorf("ordinary read changed the cache: %s", plain.got)
+	}
+	if err := c.Replace(withForcedRedemption(context.Background()), &forced, cache.ReplaceHints{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := sections(t, forced.got), []string{"RefreshToken", "Account", "IdToken", "AppMetadata"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("forced read sections %v, want %v", got, want)
+	}
+	if stored, _ := caches.LoadTokenCache("t"); string(stored) != string(blob) {
+		t.Error("a forced read altered the stored cache")
+	}
+
+	// A cache that is not MSAL JSON fails the forced read with an error
+	// that quotes none of its content.
+	_ = caches.SaveTokenCache("t", []byte("rt-secret-garbage"))
+	err := c.Replace(withForcedRedemption(context.Background()), &forced, cache.ReplaceHints{})
+	if err == nil || contains([]string{err.Error()}, "rt-secret-garbage") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+type failingCaches struct{ *memoryCaches }
+
+func (*failingCaches) LoadTokenCache(string) ([]byte, error) {
+	return nil, errors.New("state key does not match")
+}
+
+func TestCacheLoadErrorNamesTheTenant(t *testing.T) {
+	c := &tenantCache{store: &failingCaches{&memoryCaches{}}, tenantID: "3c3c"}
+	err := c.Replace(context.Background(), &fakeUnmarshaler{}, cache.ReplaceHints{})
+	if err == nil || err.Error() != "load token cache of tenant 3c3c: state key does not match" {
+		t.Errorf("err = %v", err)
+	}
+}
