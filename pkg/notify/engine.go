@@ -214,9 +214,10 @@ func (n *Notifier) reconcileTenant(w *writer, tenantID string, sils []Silence, i
 			}
 		}
 	}
-	for _, lk := range slices.Sorted(maps.Keys(n.state.log)) {
-		e := n.state.log[lk]
-		if e.TenantID != tenantID || desired[lk] {
+	entries := n.state.byTenant[tenantID]
+	for _, lk := range slices.Sorted(maps.Keys(entries)) {
+		e := entries[lk]
+		if desired[lk] {
 			continue
 		}
 		if err := n.resolve(w, lk, e); err != nil {
@@ -322,7 +323,7 @@ func (w *writer) putLog(lk string, e *logEntry) error {
 		return err
 	}
 	w.dirty = true
-	w.n.state.log[lk] = e
+	w.n.state.setLog(lk, e)
 	return nil
 }
 
@@ -331,7 +332,7 @@ func (w *writer) deleteLog(lk string) error {
 		return err
 	}
 	w.dirty = true
-	delete(w.n.state.log, lk)
+	w.n.state.delLog(lk)
 	return nil
 }
 

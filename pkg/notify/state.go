@@ -91,21 +91,22 @@ func AlertKey(f health.Finding) string {
 
 // persisted is everything the notifier reloads at start.
 type persisted struct {
-	log     map[string]*logEntry // by logKey
+	log      map[string]*logEntry            // by logKey
+	byTenant map[string]map[string]*logEntry // tenant -> logKey -> entry
 	threads map[string]threadRef // by message ID
 	outbox  map[uint64]*outboxEntry
 	seq     uint64
 }
 
 func loadState(db *store.DB) (*persisted, error) {
-	p := &persisted{log: map[string]*logEntry{}, threads: map[string]threadRef{}, outbox: map[uint64]*outboxEntry{}}
+	p := &persisted{log: map[string]*logEntry{}, byTenant: map[string]map[string]*logEntry{}, threads: map[string]threadRef{}, outbox: map[uint64]*outboxEntry{}}
 	err := db.View(func(tx *store.Tx) error {
 		if err := tx.ForEach(store.BucketAlertLog, logPrefix, func(k string, v []byte) error {
 			var e logEntry
 			if err := json.Unmarshal(v, &e); err != nil {
 				return fmt.Errorf("alert log %q: %w", k, err)
 			}
-			p.log[k] = &e
+			p.setLog(k, &e)
 			return nil
 		}); err != nil {
 			return err
@@ -143,4 +144,30 @@ func loadState(db *store.DB) (*persisted, error) {
 		return nil
 	})
 	return p, err
+}
+
+// setLog records e under lk in both indexes.
+func (p *persisted) setLog(lk string, e *logEntry) {
+	p.log[lk] = e
+	m := p.byTenant[e.TenantID]
+	if m == nil {
+		m = map[string]*logEntry{}
+		p.byTenant[e.TenantID] = m
+	}
+	m[lk] = e
+}
+
+// delLog removes lk from both indexes.
+func (p *persisted) delLog(lk string) {
+	e, ok := p.log[lk]
+	if !ok {
+		return
+	}
+	delete(p.log, lk)
+	if m := p.byTenant[e.TenantID]; m != nil {
+		delete(m, lk)
+		if len(m) == 0 {
+			delete(p.byTenant, e.TenantID)
+		}
+	}
 }
