@@ -93,9 +93,9 @@ func AlertKey(f health.Finding) string {
 type persisted struct {
 	log      map[string]*logEntry            // by logKey
 	byTenant map[string]map[string]*logEntry // tenant -> logKey -> entry
-	threads map[string]threadRef // by message ID
-	outbox  map[uint64]*outboxEntry
-	seq     uint64
+	threads  map[string]threadRef            // by message ID
+	outbox   map[uint64]*outboxEntry
+	seq      uint64
 }
 
 func loadState(db *store.DB) (*persisted, error) {
