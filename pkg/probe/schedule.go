@@ -185,8 +185,9 @@ func NewScheduler(opts SchedulerOptions) (*Scheduler, error) {
 
 // Set replaces the tenant list (start-up and config reload). New tenants
 // start pending with their first probe spread over StartSpread; changed
-// tenants keep their state and schedule; missing tenants are dropped, and
-// a result still in flight for one is discarded.
+// tenants keep their state and schedule (a shorter interval applies at
+// once); missing tenants are dropped, and a result still in flight for one
+// is discarded. The caller drops removed tenants from the Prober (Forget).
 func (s *Scheduler) Set(specs []Spec) {
 	s.mu.Lock()
 	idpChanged := false
@@ -197,6 +198,11 @@ func (s *Scheduler) Set(specs []Spec) {
 		keep[id] = true
 		if e := s.entries[id]; e != nil {
 			e.spec = sp
+			// A shortened interval takes effect now, not after the old,
+			// longer wait.
+			if latest := now.Add(s.interval(e)); e.index >= 0 && e.next.After(latest) {
+				s.heap.schedule(e, s.nextRegular(e, now))
+			}
 			continue
 		}
 		e := &entry{spec: sp, state: StatePending, index: -1}

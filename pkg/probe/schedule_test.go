@@ -381,6 +381,13 @@ func TestSchedulerConfigReload(t *testing.T) {
 	if n := len(h.f.callsOf(tenantID(2))); n < 3 {
 		t.Errorf("added tenant probed %d times in 30 min, want at least 3", n)
 	}
+	// Shortening tenant 1's interval from 10 to 2 minutes applies at once.
+	before := len(h.f.callsOf(tenantID(1)))
+	h.s.Set([]Spec{{Target: Target{TenantID: tenantID(1)}, Interval: 2 * time.Minute}, {Target: Target{TenantID: tenantID(2)}}})
+	h.advance(10*time.Minute, 5*time.Second)
+	if n := len(h.f.callsOf(tenantID(1))) - before; n < 4 {
+		t.Errorf("%d probes in 10 min after the interval became 2 min", n)
+	}
 	st := h.s.Status()
 	if len(st) != 2 || st[0].TenantID != tenantID(1) || st[1].TenantID != tenantID(2) {
 		t.Errorf("status lists %+v, want tenants 1 and 2", st)
