@@ -35,7 +35,7 @@ func (n *Notifier) receiverBrokenLocked(name string, e *Error) {
 		Severity:   health.SeverityCritical,
 		Cause:      causeReceiverRejected + name,
 		Summary:    fmt.Sprintf("Receiver %q rejects our notifications (%s); alerts are not reaching it.", name, e.Reason),
-		Evidence:   []string{fmt.Sprintf("%s answered: %v", e.Integration, e.Err)},
+		Evidence:   []string{fmt.Sprintf("last %s delivery error: %v", e.Integration, e.Err)},
 		Remediation: []string{
 			fmt.Sprintf("Check the credentials and the destination (channel, address, URL) of receiver %q in the configuration.", name),
 			fmt.Sprintf("Run `tokenhealth notify test %s` to confirm the fix.", name),

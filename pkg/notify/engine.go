@@ -81,10 +81,30 @@ func New(opts Options) (*Notifier, error) {
 // Evaluate records the complete, current findings of one tenant and queues
 // the notifications their changes call for: new, escalated and resolved
 // alerts. It returns once the notifications are in the outbox.
+//
+// Global conditions (idp_unreachable, the agent's own problems) are
+// evaluated under AgentTenantID. A tenant removed from the configuration
+// should get one last Evaluate(id, nil) so its open alerts are resolved.
 func (n *Notifier) Evaluate(tenantID string, findings []health.Finding) error {
+	fs := make([]health.Finding, 0, len(findings))
+	for _, f := range findings {
+		switch f.TenantID {
+		case tenantID:
+		case "":
+			f.TenantID = tenantID
+		default:
+			return fmt.Errorf("notify: finding for tenant %q given in the evaluation of %q", f.TenantID, tenantID)
+		}
+		if f.TenantName == "" && n.opts.Tenants != nil {
+			if ti, ok := n.opts.Tenants(f.TenantID); ok {
+				f.TenantName = ti.Name
+			}
+		}
+		fs = append(fs, f)
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.findings[tenantID] = slices.Clone(findings)
+	n.findings[tenantID] = fs
 	err := n.reconcileLocked([]string{tenantID})
 	n.kick()
 	return err

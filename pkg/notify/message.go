@@ -1,10 +1,3 @@
-// Package notify turns findings into alerts and delivers them: it keeps the
-// set of alerts per tenant, decides when a change is worth a notification
-// (new, escalated, repeated, resolved), applies silences and inhibition,
-// groups the same kind across tenants, and delivers through a durable outbox
-// in the state file. The integrations (pkg/notify/<name>) only render and
-// send one Message; they say whether a failure is worth a retry, in the
-// manner of prometheus/alertmanager's notify package.
 package notify
 
 import (

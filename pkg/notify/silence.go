@@ -39,7 +39,8 @@ func (s Silence) Active(now time.Time) bool { return now.Before(s.EndsAt) }
 
 // Matches reports whether the silence covers finding f (whatever the time).
 func (s Silence) Matches(f health.Finding) bool {
-	return s.TenantID == f.TenantID && (s.Kind == "" || s.Kind == f.Kind)
+	// Tenant GUIDs are case-insensitive; an operator may paste either case.
+	return strings.EqualFold(s.TenantID, f.TenantID) && (s.Kind == "" || s.Kind == f.Kind)
 }
 
 // SilenceRequest is what an operator asks for.
