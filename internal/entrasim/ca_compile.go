@@ -59,6 +59,9 @@ type signInFrequency struct {
 type set map[string]bool
 
 func newSet(items []string, lower bool) set {
+	if len(items) == 0 {
+		return nil // most conditions are empty; nil reads like an empty set
+	}
 	s := make(set, len(items))
 	for _, it := range items {
 		if lower {

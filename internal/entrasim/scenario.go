@@ -21,7 +21,7 @@ var embeddedScenarios embed.FS
 type Scenario struct {
 	// Start is the virtual time the scenario begins at. Zero means "the
 	// clock's time when the simulator starts".
-	Start   string           `yaml:"start"`
+	Start   string           `yaml:"start,omitempty"`
 	Tenants []ScenarioTenant `yaml:"tenants"`
 
 	// baseDir resolves relative policy file paths.
@@ -30,107 +30,107 @@ type Scenario struct {
 
 // ScenarioTenant describes one tenant.
 type ScenarioTenant struct {
-	ID             string           `yaml:"id"`
-	Domain         string           `yaml:"domain"`
-	DisplayName    string           `yaml:"displayName"`
-	Options        ScenarioOptions  `yaml:"options"`
-	Domains        []ScenarioDomain `yaml:"domains"`
-	Users          []ScenarioUser   `yaml:"users"`
-	Groups         []ScenarioGroup  `yaml:"groups"`
-	Roles          []ScenarioRole   `yaml:"roles"`
-	Apps           []ScenarioApp    `yaml:"apps"`
-	NamedLocations []yaml.Node      `yaml:"namedLocations"`
-	Policies       []yaml.Node      `yaml:"policies"`
-	Events         []ScenarioEvent  `yaml:"events"`
+	ID             string           `yaml:"id,omitempty"`
+	Domain         string           `yaml:"domain,omitempty"`
+	DisplayName    string           `yaml:"displayName,omitempty"`
+	Options        ScenarioOptions  `yaml:"options,omitempty"`
+	Domains        []ScenarioDomain `yaml:"domains,omitempty"`
+	Users          []ScenarioUser   `yaml:"users,omitempty"`
+	Groups         []ScenarioGroup  `yaml:"groups,omitempty"`
+	Roles          []ScenarioRole   `yaml:"roles,omitempty"`
+	Apps           []ScenarioApp    `yaml:"apps,omitempty"`
+	NamedLocations []yaml.Node      `yaml:"namedLocations,omitempty"`
+	Policies       []yaml.Node      `yaml:"policies,omitempty"`
+	Events         []ScenarioEvent  `yaml:"events,omitempty"`
 }
 
 // ScenarioOptions mirrors TenantOptions with YAML-friendly durations.
 type ScenarioOptions struct {
-	AutoApproveDeviceCode  bool              `yaml:"autoApproveDeviceCode"`
-	InteractiveUser        string            `yaml:"interactiveUser"`
-	InteractiveMFA         bool              `yaml:"interactiveMfa"`
-	IncludeAuthTime        bool              `yaml:"includeAuthTime"`
-	RememberMFADays        int               `yaml:"rememberMfaDays"`
-	AccessTokenLifetime    string            `yaml:"accessTokenLifetime"`
-	IDTokenLifetime        string            `yaml:"idTokenLifetime"`
-	RefreshTokenInactivity string            `yaml:"refreshTokenInactivity"`
-	Countries              map[string]string `yaml:"countries"` // CIDR -> ISO code
+	AutoApproveDeviceCode  bool              `yaml:"autoApproveDeviceCode,omitempty"`
+	InteractiveUser        string            `yaml:"interactiveUser,omitempty"`
+	InteractiveMFA         bool              `yaml:"interactiveMfa,omitempty"`
+	IncludeAuthTime        bool              `yaml:"includeAuthTime,omitempty"`
+	RememberMFADays        int               `yaml:"rememberMfaDays,omitempty"`
+	AccessTokenLifetime    string            `yaml:"accessTokenLifetime,omitempty"`
+	IDTokenLifetime        string            `yaml:"idTokenLifetime,omitempty"`
+	RefreshTokenInactivity string            `yaml:"refreshTokenInactivity,omitempty"`
+	Countries              map[string]string `yaml:"countries,omitempty"` // CIDR -> ISO code
 }
 
 // ScenarioDomain is a verified domain.
 type ScenarioDomain struct {
-	ID                           string `yaml:"id"`
-	Default                      bool   `yaml:"default"`
-	PasswordValidityPeriodInDays int    `yaml:"passwordValidityPeriodInDays"`
-	PasswordNotificationWindow   int    `yaml:"passwordNotificationWindowInDays"`
+	ID                           string `yaml:"id,omitempty"`
+	Default                      bool   `yaml:"default,omitempty"`
+	PasswordValidityPeriodInDays int    `yaml:"passwordValidityPeriodInDays,omitempty"`
+	PasswordNotificationWindow   int    `yaml:"passwordNotificationWindowInDays,omitempty"`
 }
 
 // ScenarioUser is a directory user.
 type ScenarioUser struct {
-	ID             string `yaml:"id"`
-	UPN            string `yaml:"upn"`
-	DisplayName    string `yaml:"displayName"`
-	UserType       string `yaml:"userType"`
-	AccountEnabled *bool  `yaml:"accountEnabled"`
-	Locked         bool   `yaml:"locked"`
+	ID             string `yaml:"id,omitempty"`
+	UPN            string `yaml:"upn,omitempty"`
+	DisplayName    string `yaml:"displayName,omitempty"`
+	UserType       string `yaml:"userType,omitempty"`
+	AccountEnabled *bool  `yaml:"accountEnabled,omitempty"`
+	Locked         bool   `yaml:"locked,omitempty"`
 	// PasswordLastChanged is absolute (RFC 3339) or relative ("-80d").
-	PasswordLastChanged string   `yaml:"passwordLastChanged"`
-	PerUserMFA          string   `yaml:"perUserMfa"`
-	MFAMethods          []string `yaml:"mfaMethods"`
+	PasswordLastChanged string   `yaml:"passwordLastChanged,omitempty"`
+	PerUserMFA          string   `yaml:"perUserMfa,omitempty"`
+	MFAMethods          []string `yaml:"mfaMethods,omitempty"`
 	// BrowserSession models an existing single-sign-on session at the
 	// sign-in page: interactive sign-ins for this user reuse its
 	// authentication time and MFA instead of authenticating afresh, as
 	// Entra does when the browser already holds a session cookie.
-	BrowserSession *ScenarioBrowserSession `yaml:"browserSession"`
+	BrowserSession *ScenarioBrowserSession `yaml:"browserSession,omitempty"`
 }
 
 // ScenarioBrowserSession is an existing SSO session.
 type ScenarioBrowserSession struct {
-	AuthenticatedAt string `yaml:"authenticatedAt"` // e.g. "-5d"
-	MFA             bool   `yaml:"mfa"`
+	AuthenticatedAt string `yaml:"authenticatedAt,omitempty"` // e.g. "-5d"
+	MFA             bool   `yaml:"mfa,omitempty"`
 }
 
 // ScenarioGroup is a group; members are user ids, UPNs or group ids.
 type ScenarioGroup struct {
-	ID          string   `yaml:"id"`
-	DisplayName string   `yaml:"displayName"`
-	Members     []string `yaml:"members"`
+	ID          string   `yaml:"id,omitempty"`
+	DisplayName string   `yaml:"displayName,omitempty"`
+	Members     []string `yaml:"members,omitempty"`
 }
 
 // ScenarioRole is a directory role by template id.
 type ScenarioRole struct {
-	TemplateID  string   `yaml:"templateId"`
-	DisplayName string   `yaml:"displayName"`
-	Members     []string `yaml:"members"`
+	TemplateID  string   `yaml:"templateId,omitempty"`
+	DisplayName string   `yaml:"displayName,omitempty"`
+	Members     []string `yaml:"members,omitempty"`
 }
 
 // ScenarioApp is a client application known to the tenant.
 type ScenarioApp struct {
-	AppID           string   `yaml:"appId"`
-	DisplayName     string   `yaml:"displayName"`
-	Public          bool     `yaml:"public"`
-	Secrets         []string `yaml:"secrets"`
-	CertThumbprints []string `yaml:"certThumbprints"`
-	Certificates    []string `yaml:"certificates"` // PEM
-	ConsentedScopes []string `yaml:"consentedScopes"`
-	AppRoles        []string `yaml:"appRoles"`
-	RedirectURIs    []string `yaml:"redirectUris"`
+	AppID           string   `yaml:"appId,omitempty"`
+	DisplayName     string   `yaml:"displayName,omitempty"`
+	Public          bool     `yaml:"public,omitempty"`
+	Secrets         []string `yaml:"secrets,omitempty"`
+	CertThumbprints []string `yaml:"certThumbprints,omitempty"`
+	Certificates    []string `yaml:"certificates,omitempty"` // PEM
+	ConsentedScopes []string `yaml:"consentedScopes,omitempty"`
+	AppRoles        []string `yaml:"appRoles,omitempty"`
+	RedirectURIs    []string `yaml:"redirectUris,omitempty"`
 }
 
 // ScenarioEvent is a change applied when virtual time reaches At.
 type ScenarioEvent struct {
-	At     string `yaml:"at"` // "+36h", "+2d", or RFC 3339
-	Action string `yaml:"action"`
+	At     string `yaml:"at,omitempty"` // "+36h", "+2d", or RFC 3339
+	Action string `yaml:"action,omitempty"`
 	// Policy is the raw Graph JSON for addPolicy/updatePolicy (inline map,
 	// {file: path} or {json: "..."}).
-	Policy   yaml.Node `yaml:"policy"`
-	PolicyID string    `yaml:"policyId"`
-	User     string    `yaml:"user"`
-	Group    string    `yaml:"group"`
-	Member   string    `yaml:"member"`
+	Policy   yaml.Node `yaml:"policy,omitempty"`
+	PolicyID string    `yaml:"policyId,omitempty"`
+	User     string    `yaml:"user,omitempty"`
+	Group    string    `yaml:"group,omitempty"`
+	Member   string    `yaml:"member,omitempty"`
 	// Add is used by setMembership: true adds Member to Group, false removes.
-	Add   *bool  `yaml:"add"`
-	State string `yaml:"state"` // enablePerUserMfa: enabled or enforced
+	Add   *bool  `yaml:"add,omitempty"`
+	State string `yaml:"state,omitempty"` // enablePerUserMfa: enabled or enforced
 }
 
 // LoadScenarioFile reads and validates a scenario YAML file. Policy file
