@@ -143,6 +143,7 @@ func (d *decoder) leaf(n *yaml.Node, v reflect.Value, path string) {
 func (d *decoder) fail(path, format string, args ...any) {
 	delete(d.src.set, path)
 	d.ps.add(d.src, path, format, args...)
+	d.src.failed[path] = true
 }
 
 // customStruct handles a struct type that has its own UnmarshalYAML (an
@@ -228,11 +229,18 @@ func (d *decoder) mergeSources(val *yaml.Node, path string) []keyValue {
 	switch {
 	case val == nil:
 	case val.Kind == yaml.MappingNode:
-		for i := 0; i+1 < len(val.Content); i += 2 {
+		if d.inAlias[val] {
+			d.ps.addAt(d.src, val.Line, path, "a merge key (<<) refers to a mapping that contains it")
+			return nil
+		}
+		d.inAlias[val] = true
+		defer delete(d.inAlias, val)
+		for _, kv := range d.pairs(val, path) { // the merged mapping may merge others
 			if d.budget--; d.budget < 0 {
 				return out
 			}
-			out = append(out, keyValue{key: val.Content[i], value: val.Content[i+1], merged: true})
+			kv.merged = true
+			out = append(out, kv)
 		}
 	case val.Kind == yaml.SequenceNode:
 		for _, item := range val.Content {

@@ -87,3 +87,21 @@ skipped: y
 		t.Errorf("problems\n got %+v\nwant %+v", probs, want)
 	}
 }
+
+// A merge key inside the mapping it merges would recurse forever; a value
+// that failed to decode is reported once, not again by later checks.
+func TestSelfReferencesAndRepeatedProblems(t *testing.T) {
+	_, err := newLoader(getenvFrom(nil)).load("c.yaml", []byte(`
+global:
+  client_app_id: 1b730954-1685-4b74-9bfd-dac224a7b894
+tenants: &t
+  - <<: &m {id: 6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f, <<: *m}
+    service_account: svc@contoso.com
+    tags: *t
+`))
+	want := `c.yaml:5: tenants[0]: a merge key (<<) refers to a mapping that contains it
+c.yaml:5: tenants[0].tags[0]: expected a string, got a mapping`
+	if err == nil || err.Error() != want {
+		t.Errorf("got\n%v\nwant\n%s", err, want)
+	}
+}

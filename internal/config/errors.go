@@ -57,10 +57,13 @@ type source struct {
 	// misspelt holds the field paths an unknown key was probably meant
 	// for; "required" checks skip them so a typo is reported once.
 	misspelt map[string]bool
+	// failed holds the field paths whose value could not be decoded; later
+	// checks of the default left there would only repeat the problem.
+	failed map[string]bool
 }
 
 func newSource(file string, order int) *source {
-	return &source{file: file, order: order, lines: map[string]int{}, set: map[string]bool{}, misspelt: map[string]bool{}}
+	return &source{file: file, order: order, lines: map[string]int{}, set: map[string]bool{}, misspelt: map[string]bool{}, failed: map[string]bool{}}
 }
 
 // has reports whether the file gave the field path a (non-null) value.
@@ -98,6 +101,9 @@ type problemAt struct {
 
 // add records a problem at path in src, finding the line itself.
 func (ps *problems) add(src *source, path, format string, args ...any) {
+	if src.failed[path] {
+		return
+	}
 	ps.addAt(src, src.lineOf(path), path, fmt.Sprintf(format, args...))
 }
 

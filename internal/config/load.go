@@ -190,7 +190,7 @@ func (l *loader) loadTenantsDir(cfg *Config, main *source) {
 		src := newSource(file, i+1)
 		data, err := os.ReadFile(file)
 		if err != nil {
-			l.ps.addAt(src, 0, "", fmt.Sprintf("cannot read tenants file: %v", errors.Unwrap(err)))
+			l.ps.addAt(src, 0, "", fmt.Sprintf("cannot read tenants file: %v", rootCause(err)))
 			continue
 		}
 		root := l.parse(src, data)
