@@ -107,3 +107,21 @@ func TestThreadReferencesAreCollectedAfterUse(t *testing.T) {
 		t.Fatal("collected thread refs came back after a restart")
 	}
 }
+
+func TestEscalationInsideGroupWindowSendsOneMessage(t *testing.T) {
+	h := newHarness(t, []string{"chat"}, nil)
+	h.eval("t1", finding("t1", health.KindPolicyDrift, health.SeverityWarning, "p"))
+	h.step(20 * time.Second)
+	h.eval("t1", finding("t1", health.KindPolicyDrift, health.SeverityCritical, "p"))
+	h.step(time.Minute)
+	got := summary(h.recv["chat"].messages())
+	if want := []string{"firing/new/critical policy_drift [t1]"}; !slices.Equal(got, want) {
+		t.Fatalf("%q, want %q", got, want)
+	}
+	// It is not repeated as an escalation afterwards either.
+	h.eval("t1", finding("t1", health.KindPolicyDrift, health.SeverityCritical, "p"))
+	h.step(time.Minute)
+	if n := len(h.recv["chat"].messages()); n != 1 {
+		t.Fatalf("%d messages", n)
+	}
+}

@@ -298,6 +298,19 @@ func (n *Notifier) reconcileAlert(w *writer, r Receiver, lk, key string, f healt
 		}
 	}
 	alert := Alert{Key: key, Status: StatusFiring, Severity: sev, Finding: f, StartsAt: upd.StartsAt}
+	if reason == ReasonEscalated && r.Delivery == Grouped {
+		// Escalated before the "new" message left its group window: one
+		// message at the higher severity says it all.
+		upgraded, err := w.upgradeQueued(e.ThreadOf, alert)
+		if err != nil {
+			return err
+		}
+		if upgraded {
+			upd.ThreadOf = e.ThreadOf
+			upd.LastNotified = e.LastNotified
+			return w.putLog(lk, &upd)
+		}
+	}
 	id, err := w.enqueue(r, StatusFiring, reason, alert, "")
 	if err != nil {
 		return err
@@ -398,43 +411,69 @@ func (w *writer) enqueue(r Receiver, status Status, reason Reason, a Alert, thre
 	return e.Message.ID, nil
 }
 
-// withdraw removes alert key from the queued message msgID when that
-// message announces it as new and is still inside its group window: an
-// alert that fires and clears before anyone was told is flapping, and a
-// "new" followed by "resolved" would only be noise. It reports whether the
-// alert was withdrawn.
-func (w *writer) withdraw(msgID, key string) (bool, error) {
+// queuedNew returns the outbox entry of message msgID when it announces
+// alerts as new and is still inside its group window (nobody has been told
+// yet), with the index of alert key in it.
+func (w *writer) queuedNew(msgID, key string) (*outboxEntry, int) {
 	if msgID == "" {
-		return false, nil
+		return nil, -1
 	}
-	n := w.n
-	for seq, e := range n.state.outbox {
+	for seq, e := range w.n.state.outbox {
 		if e.Message.ID != msgID {
 			continue
 		}
-		if e.Message.Reason != ReasonNew || e.Attempts > 0 || n.busy[seq] || !e.NotBefore.After(w.now) {
-			return false, nil
+		if e.Message.Reason != ReasonNew || e.Attempts > 0 || w.n.busy[seq] || !e.NotBefore.After(w.now) {
+			return nil, -1
 		}
-		before := len(e.Message.Alerts)
-		e.Message.Alerts = slices.DeleteFunc(e.Message.Alerts, func(a Alert) bool { return a.Key == key })
-		if len(e.Message.Alerts) == before {
-			return false, nil
+		i := slices.IndexFunc(e.Message.Alerts, func(a Alert) bool { return a.Key == key })
+		if i < 0 {
+			return nil, -1
 		}
-		w.dirty = true
-		if len(e.Message.Alerts) > 0 {
-			e.Message.Severity = e.Message.Alerts[0].Severity
-			for _, a := range e.Message.Alerts {
-				if a.Severity.Rank() > e.Message.Severity.Rank() {
-					e.Message.Severity = a.Severity
-				}
-			}
-			return true, w.tx.PutJSON(store.BucketOutbox, outboxKey(seq), e)
-		}
-		delete(n.state.outbox, seq)
-		if n.open[e.GroupKey] == seq {
-			delete(n.open, e.GroupKey)
-		}
-		return true, w.tx.Delete(store.BucketOutbox, outboxKey(seq))
+		return e, i
 	}
-	return false, nil
+	return nil, -1
+}
+
+// withdraw removes alert key from the queued message msgID when nobody has
+// been told about it yet: an alert that fires and clears inside the group
+// window is flapping, and "new" followed by "resolved" would only be noise.
+func (w *writer) withdraw(msgID, key string) (bool, error) {
+	e, i := w.queuedNew(msgID, key)
+	if e == nil {
+		return false, nil
+	}
+	w.dirty = true
+	e.Message.Alerts = slices.Delete(e.Message.Alerts, i, i+1)
+	if len(e.Message.Alerts) > 0 {
+		e.Message.Severity = worst(e.Message.Alerts)
+		return true, w.tx.PutJSON(store.BucketOutbox, outboxKey(e.Seq), e)
+	}
+	delete(w.n.state.outbox, e.Seq)
+	if w.n.open[e.GroupKey] == e.Seq {
+		delete(w.n.open, e.GroupKey)
+	}
+	return true, w.tx.Delete(store.BucketOutbox, outboxKey(e.Seq))
+}
+
+// upgradeQueued replaces the alert in the queued message msgID by a, when
+// nobody has been told about it yet.
+func (w *writer) upgradeQueued(msgID string, a Alert) (bool, error) {
+	e, i := w.queuedNew(msgID, a.Key)
+	if e == nil {
+		return false, nil
+	}
+	w.dirty = true
+	e.Message.Alerts[i] = a
+	e.Message.Severity = worst(e.Message.Alerts)
+	return true, w.tx.PutJSON(store.BucketOutbox, outboxKey(e.Seq), e)
+}
+
+func worst(as []Alert) health.Severity {
+	var s health.Severity
+	for _, a := range as {
+		if a.Severity.Rank() > s.Rank() {
+			s = a.Severity
+		}
+	}
+	return s
 }
