@@ -44,7 +44,7 @@ type findings struct {
 }
 
 func scan(text, lower string, ix *markIndex) findings {
-	f := findings{codes: findCodes(lower, ix), graph: -1, values: make(map[string]string)}
+	f := findings{codes: findCodes(lower, ix), graph: -1, values: make(map[string]string, 8)}
 	var subAt int
 	f.subErr, subAt = findSubError(lower, ix)
 	f.oauthErr = findOAuthError(lower, subAt)

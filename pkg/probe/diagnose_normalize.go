@@ -40,20 +40,40 @@ func normalize(s string) string {
 	return s
 }
 
+// htmlTags are the markup words that make a text an HTML page.
+var htmlTags = []string{"<html", "<!doctype", "<body", "</div>", "</span>", "</td>"}
+
 // looksLikeHTML is deliberately narrow: "<REMOVED>" or "<UUID redacted>" in
-// a pasted log must survive, only real markup is stripped.
+// a pasted log must survive, only real markup is stripped. It compares
+// case-insensitively without allocating (it runs on every input).
 func looksLikeHTML(s string) bool {
-	if strings.IndexByte(s, '<') < 0 {
+	for i := strings.IndexByte(s, '<'); i >= 0; {
+		for _, tag := range htmlTags {
+			if hasPrefixFold(s[i:], tag) {
+				return true
+			}
+		}
+		j := strings.IndexByte(s[i+1:], '<')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+// hasPrefixFold reports whether s starts with the lower-case ASCII prefix,
+// ignoring the case of s.
+func hasPrefixFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
 		return false
 	}
-	head := s
-	if len(head) > 4096 {
-		head = head[:4096]
+	for i := 0; i < len(prefix); i++ {
+		if lowerTab[s[i]] != prefix[i] {
+			return false
+		}
 	}
-	l := strings.ToLower(head)
-	return strings.Contains(l, "<html") || strings.Contains(l, "<!doctype") ||
-		strings.Contains(l, "<body") || strings.Contains(l, "</div>") ||
-		strings.Contains(l, "</span>") || strings.Contains(l, "</td>")
+	return true
 }
 
 // stripTags replaces every <...> element with one space, keeping the text

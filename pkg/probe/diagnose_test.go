@@ -115,6 +115,10 @@ var samples = []sample{
 	{file: "53003_html_signin_page.html", cause: CauseCABlocked, verdict: definitive, codes: []int{53003}, values: map[string]string{
 		ValueTraceID: "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c00", ValueCorrelationID: "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
 		ValueAppID: "6e5d4c3b-2a19-4807-b6f5-e4d3c2b1a090", ValueIPAddress: "203.0.113.45", ValueTimestamp: "2026-11-26T18:04:12.931Z"}},
+	{file: "msal_python_silent_dict_53003.txt", cause: CauseCABlocked, verdict: definitive, codes: []int{53003},
+		oauthErr: "interaction_required", subErr: "message_only", values: map[string]string{ValueTraceID: "9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c00"}},
+	{file: "signin_log_53003_portal.txt", cause: CauseCABlocked, verdict: definitive, reEnroll: true, codes: []int{53003},
+		values: map[string]string{ValueAuthFlow: "deviceCode", ValueRequestID: "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e00"}},
 	{file: "url_encoded_redirect_53003.txt", cause: CauseCABlocked, verdict: definitive, codes: []int{53003}, oauthErr: "access_denied",
 		values: map[string]string{ValueTraceID: "9b0c1d2e-3f4a-4b5c-8d6e-7f8a9b0c1d00", ValueTimestamp: "2026-11-01 11:11:11Z"}},
 	{file: "530003_html_managed_device.html", cause: CauseDeviceCompliance, verdict: definitive, codes: []int{530003},
@@ -149,6 +153,10 @@ var samples = []sample{
 		values: map[string]string{ValueAppID: "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"}},
 	{file: "7000222_powershell.txt", cause: CauseInvalidClientCredentials, verdict: definitive, codes: []int{7000222}, oauthErr: "invalid_client",
 		values: map[string]string{ValueAppID: "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e"}},
+	{file: "pnp_7000218_public_client_flows.txt", cause: CauseInvalidClientCredentials, verdict: definitive, codes: []int{7000218},
+		values: map[string]string{ValueTimestamp: "2026-09-24 11:22:33Z"}},
+	{file: "dotnet_webexception_70002_50012.txt", cause: CauseInvalidClientCredentials, verdict: definitive, codes: []int{70002, 50012},
+		values: map[string]string{ValueHTTPStatus: "401"}},
 	{file: "credential_echo_no_leak.txt", cause: CauseInvalidClientCredentials, verdict: definitive, codes: []int{7000215}, oauthErr: "invalid_client",
 		absentKeys: []string{ValueCorrelationID}},
 
