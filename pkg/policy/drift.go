@@ -64,7 +64,7 @@ func Drift(in DriftInput) []health.Finding {
 		f.Remediation = ev.Remediation
 		out = append(out, f)
 	}
-	return out
+	return sanitizeFindings(out)
 }
 
 // driftSeverity decides whether the change matters, and how much.

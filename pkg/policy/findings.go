@@ -91,6 +91,32 @@ func findings(in PredictInput, clocks []ClockPrediction) []health.Finding {
 		f.Remediation = ev.Remediation
 		out = append(out, f)
 	}
+	return sanitizeFindings(out)
+}
+
+// sanitizeFindings cleans every tenant-influenced string once, at the
+// producer, so no alert channel can be handed an escape sequence.
+func sanitizeFindings(fs []health.Finding) []health.Finding {
+	for i := range fs {
+		fs[i].Summary = Sanitize(fs[i].Summary)
+		fs[i].Evidence = sanitizeAll(fs[i].Evidence)
+		fs[i].Remediation = sanitizeAll(fs[i].Remediation)
+		for j := range fs[i].Policies {
+			fs[i].Policies[j].DisplayName = Sanitize(fs[i].Policies[j].DisplayName)
+		}
+	}
+	return fs
+}
+
+// sanitizeAll returns a cleaned copy (inputs may be shared, read-only slices).
+func sanitizeAll(lines []string) []string {
+	if lines == nil {
+		return nil
+	}
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = Sanitize(l)
+	}
 	return out
 }
 
@@ -120,9 +146,9 @@ func predictionSummary(c *ClockPrediction, now time.Time) string {
 
 // clockOverview lists every clock, and what could not be predicted.
 func clockOverview(in PredictInput, clocks []ClockPrediction) []string {
-	out := []string{"all clocks:"}
+	var out []string
 	for _, c := range clocks {
-		line := fmt.Sprintf("  %s (%s) at %s: %s", c.Clock, c.Session, stamp(c.At), c.Effect)
+		line := fmt.Sprintf("clock %s (%s) at %s: %s", c.Clock, c.Session, stamp(c.At), c.Effect)
 		if c.Policy != nil {
 			line += ", policy '" + sanitizeLine(c.Policy.DisplayName) + "'"
 		}

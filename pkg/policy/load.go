@@ -77,7 +77,37 @@ func LoadPaths(paths ...string) (Loaded, error) {
 			out.merge(loadFile(f))
 		}
 	}
+	out.dedupe()
 	return out, nil
+}
+
+// dedupe keeps the first policy or named location of each id: a directory
+// often holds both a full list export and single-policy exports.
+func (l *Loaded) dedupe() {
+	seen := map[string]string{}
+	kept := l.Policies[:0]
+	for _, p := range l.Policies {
+		k := strings.ToLower(p.ID)
+		if first, dup := seen[k]; dup && k != "" {
+			l.skip(p.Source, "duplicate of policy %s loaded from %s", p.ID, first)
+			continue
+		}
+		seen[k] = p.Source
+		kept = append(kept, p)
+	}
+	l.Policies = kept
+	seenLoc := map[string]string{}
+	keptLoc := l.Locations[:0]
+	for _, nl := range l.Locations {
+		k := strings.ToLower(nl.ID)
+		if first, dup := seenLoc[k]; dup {
+			l.skip(nl.Source, "duplicate of named location %s loaded from %s", nl.ID, first)
+			continue
+		}
+		seenLoc[k] = nl.Source
+		keptLoc = append(keptLoc, nl)
+	}
+	l.Locations = keptLoc
 }
 
 func loadFile(path string) Loaded {
@@ -138,6 +168,7 @@ func LoadBytes(name string, b []byte) Loaded {
 	default:
 		out.skip(name, "JSON document is neither an object nor an array")
 	}
+	out.dedupe()
 	return out
 }
 

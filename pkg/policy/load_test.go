@@ -69,6 +69,7 @@ func TestLoadBytesShapes(t *testing.T) {
 		{"binary", []byte{0x00, 0xff, 0xfe, 0x80}, 0, "not text: invalid UTF-8 and no UTF-16 byte order mark"},
 		{"odd utf16", []byte{0xff, 0xfe, '{', 0, '}'}, 0, "truncated UTF-16 text (odd number of bytes)"},
 		{"non-object element", []byte(`[1]`), 0, "list element is not a JSON object"},
+		{"duplicate ids", []byte(`[{"id":"p1","conditions":{}},{"id":"P1","conditions":{}}]`), 1, "duplicate of policy P1 loaded from in.json[0]"},
 		{"location without id", []byte(`{"displayName":"x","ipRanges":[]}`), 0, `named location "x" has no id, so no policy can refer to it`},
 	}
 	for _, tc := range tests {

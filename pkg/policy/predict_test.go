@@ -91,8 +91,8 @@ func TestPredictClockTimes(t *testing.T) {
 	for _, want := range []string{
 		"platform's last interactive sign-in at 2026-11-15T08:00:00Z (sign-in logs) + 7d = 2026-11-22T08:00:00Z",
 		"client type: public. Sign-in frequency is enforced on the refresh itself (AADSTS70043)",
-		"  sign_in_frequency (canary) at 2026-11-25T09:30:00Z: breaks_token, policy 'Sign-in frequency 7 days'",
-		"  password_expiry (canary) at 2026-11-30T00:00:00Z: blocks_reauthentication",
+		"clock sign_in_frequency (canary) at 2026-11-25T09:30:00Z: breaks_token, policy 'Sign-in frequency 7 days'",
+		"clock password_expiry (canary) at 2026-11-30T00:00:00Z: blocks_reauthentication",
 		"policy 'Require password change for high-risk users' may also break the token (breaks_now if it applies): user risk condition (high) and the account's user risk is not known",
 	} {
 		if !slices.Contains(pb.Evidence, want) {
@@ -211,5 +211,25 @@ func TestHumanDuration(t *testing.T) {
 		if got := humanDuration(d); got != want {
 			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+func TestFindingsAreSanitised(t *testing.T) {
+	evil := "Block\x1b[2J\x1b]0;owned\x07 all\u202e"
+	f := Predict(PredictInput{TenantID: "t", Now: ts("2026-11-20T12:00:00Z"), Evaluations: []Evaluation{{
+		Policy: health.PolicyRef{ID: "p", DisplayName: evil, State: StateEnabled}, Applies: True,
+		Impact: ImpactBreaksNow, ImpactIfApplies: ImpactBreaksNow, Causes: []Cause{CauseBlock},
+		Controls: []string{"block access"}, Reasons: []string{"location included: IP in named location '" + evil + "'"},
+	}}})
+	if len(f.Findings) != 1 {
+		t.Fatalf("findings = %+v", f.Findings)
+	}
+	fd := f.Findings[0]
+	all := fd.Summary + fd.Policies[0].DisplayName + strings.Join(fd.Evidence, "")
+	if strings.ContainsAny(all, "\x1b\x07\u202e") {
+		t.Fatalf("escape sequence survived: %q", all)
+	}
+	if fd.Summary != "Policy 'Block all' breaks the delegated token at its next refresh" {
+		t.Errorf("summary = %q", fd.Summary)
 	}
 }
