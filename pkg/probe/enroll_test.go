@@ -3,12 +3,21 @@ package probe
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"io"
+	"math/big"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tokenhealth/tokenhealth/internal/entrasim"
 	"github.com/tokenhealth/tokenhealth/internal/secret"
 	"github.com/tokenhealth/tokenhealth/internal/store"
 )
@@ -262,5 +271,64 @@ func TestReenrollReplacesTokenAndClearsFailure(t *testing.T) {
 	}
 	if _, err := env.db.GetJSON(store.BucketTenants, enrollmentKey(simTenant), new(Enrollment)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// writeCertificate creates a self-signed RSA certificate and its key as
+// PEM files, as an operator would give them in client_certificate_file and
+// client_key_file.
+func writeCertificate(t *testing.T) (certFile, keyFile, certPEM string) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tokenhealth canary"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certPEM = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	certFile, keyFile = filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key")
+	must(t, os.WriteFile(certFile, []byte(certPEM), 0o600))
+	must(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), 0o600))
+	return certFile, keyFile, certPEM
+}
+
+func TestEnrollConfidentialClientWithCertificate(t *testing.T) {
+	env := newSimEnv(t, false)
+	certFile, keyFile, certPEM := writeCertificate(t)
+	must(t, env.sim.Tenant(simTenant).Update(func(st *entrasim.TenantState) error {
+		app := st.Apps[simConfApp]
+		app.CertPEMs = append(app.CertPEMs, certPEM)
+		return nil
+	}))
+	tg := env.target(simTenant, simUser)
+	tg.ClientAppID, tg.ClientType = simConfApp, ClientConfidential
+	tg.Credential = Credential{CertificateFile: certFile, KeyFile: keyFile}
+	pr, pw := io.Pipe()
+	opts := AuthCodeOptions{Out: io.Discard, In: pr, OpenURL: func(u string) error {
+		loc := followSignIn(t, env.http, u)
+		go io.WriteString(pw, loc+"\n")
+		return nil
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := env.enroller().AuthCode(ctx, tg, opts); err != nil {
+		t.Fatalf("enrollment with a certificate: %v", err)
+	}
+	if res := env.prober.Probe(ctx, tg); res.Outcome != OutcomeOK {
+		t.Fatalf("probe with a certificate: %+v", res)
+	}
+
+	tg.Credential.KeyFile = filepath.Join(t.TempDir(), "missing.key")
+	if _, err := NewClient(tg, env.db, env.http); err == nil || !strings.Contains(err.Error(), "client key: open ") {
+		t.Fatalf("missing key file: %v", err)
 	}
 }
