@@ -141,3 +141,16 @@ func LoadClocks(st StateStore, tenantID string) (Clocks, error) {
 	}
 	return clocksFrom(e, found, ps), nil
 }
+
+// StateAfterRestart is the scheduler state a tenant resumes in from its
+// stored probe state: the last verdict stands until the next probe, except
+// that a run of transient failures starts its debounce afresh.
+func StateAfterRestart(ps ProbeState) State {
+	switch Outcome(ps.LastOutcome) {
+	case OutcomeOK:
+		return StateHealthy
+	case OutcomeDefinitive:
+		return StateFailing
+	}
+	return StatePending
+}

@@ -17,6 +17,10 @@ import (
 type Spec struct {
 	Target   Target
 	Interval time.Duration
+	// Initial is the state a newly added tenant starts in (default
+	// pending); after a restart, StateAfterRestart of its stored probe
+	// state keeps a failing tenant failing until it is probed again.
+	Initial State
 }
 
 // Update is sent after every recorded attempt.
@@ -206,6 +210,9 @@ func (s *Scheduler) Set(specs []Spec) {
 			continue
 		}
 		e := &entry{spec: sp, state: StatePending, index: -1}
+		if sp.Initial != "" {
+			e.state = sp.Initial
+		}
 		s.entries[id] = e
 		s.heap.schedule(e, now.Add(s.rnd.uniform(s.opts.StartSpread)))
 	}

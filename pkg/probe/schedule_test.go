@@ -276,6 +276,21 @@ func TestSchedulerDefinitiveFailsAtOnceAndReenrollResets(t *testing.T) {
 	}
 }
 
+func TestSchedulerRestoresInitialState(t *testing.T) {
+	h := newHarness(t, SchedulerOptions{Interval: 10 * time.Minute, StartSpread: time.Minute}, 0, always(OutcomeOK))
+	h.s.Set([]Spec{{Target: Target{TenantID: tenantID(0)}, Initial: StateFailing}})
+	h.settle()
+	if st := h.s.Status(); len(st) != 1 || st[0].State != StateFailing {
+		t.Fatalf("status before the first probe: %+v, want failing", st)
+	}
+	h.advance(2*time.Minute, 5*time.Second)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.updates) != 1 || h.updates[0].Previous != StateFailing || h.updates[0].State != StateHealthy {
+		t.Fatalf("updates %+v, want one failing -> healthy", h.updates)
+	}
+}
+
 func TestSchedulerBoundsConcurrency(t *testing.T) {
 	h := newHarness(t, SchedulerOptions{Interval: time.Hour, MaxConcurrent: 4, StartSpread: time.Second}, 0, always(OutcomeOK))
 	h.f.hold = 3 * time.Millisecond
