@@ -50,3 +50,17 @@ func (o *SchedulerOptions) ApplyConfig(g *config.Global) {
 	o.UnreachableAfterFailures = g.UnreachableAfterFailures
 	o.UnreachableAfter = g.UnreachableAfter.D()
 }
+
+// WithStoredStates sets each spec's Initial state from the tenant's stored
+// probe state, so a restart does not forget that a token is failing.
+func WithStoredStates(st StateStore, specs []Spec) ([]Spec, error) {
+	out := append([]Spec(nil), specs...)
+	for i := range out {
+		ps, err := LoadProbeState(st, strings.ToLower(out[i].Target.TenantID))
+		if err != nil {
+			return nil, err
+		}
+		out[i].Initial = StateAfterRestart(ps)
+	}
+	return out, nil
+}

@@ -269,6 +269,10 @@ func TestReenrollReplacesTokenAndClearsFailure(t *testing.T) {
 	if res := env.prober.Probe(ctx, tg); res.Outcome != OutcomeOK {
 		t.Fatalf("probe after re-enrollment: %+v", res)
 	}
+	specs, err := WithStoredStates(env.db, []Spec{{Target: tg}})
+	if err != nil || specs[0].Initial != StateHealthy {
+		t.Errorf("restored state %v, %v; want healthy", specs, err)
+	}
 	if _, err := env.db.GetJSON(store.BucketTenants, enrollmentKey(simTenant), new(Enrollment)); err != nil {
 		t.Fatal(err)
 	}
