@@ -26,10 +26,10 @@ func Diagnose(text string) Diagnosis { return Hints{}.Diagnose(text) }
 func (h Hints) Diagnose(text string) Diagnosis {
 	norm := normalize(text)
 	lower := lowerASCII(norm)
-	var ix markIndex
-	ix.build(lower)
-	f := scan(norm, lower, &ix)
-	return h.decide(f, lower, &ix)
+	ix := getMarkIndex(lower)
+	defer putMarkIndex(ix)
+	f := scan(norm, lower, ix)
+	return h.decide(f, lower, ix)
 }
 
 // findings is everything the scanners read from one text.

@@ -1,9 +1,11 @@
 package probe
 
+import "sync"
+
 // Every scanner looks for fixed lower-case marks ("aadsts", "trace id",
 // "status code was", ...). Searching for each mark separately costs one
 // pass over the text per mark; instead one pass records where every mark
-// occurs, dispatching on the first two bytes through a bitmap, and the
+// occurs, dispatching on the first two bytes through a table, and the
 // scanners read the recorded positions. This keeps a classification at a
 // few microseconds (BenchmarkDiagnose).
 
@@ -44,35 +46,58 @@ const (
 )
 
 var (
-	// pairBits has bit (a<<8|b) set when some mark starts with bytes a, b.
-	pairBits [1 << 16 / 64]uint64
-	// byFirst lists the marks starting with each byte.
-	byFirst [256][]markID
+	// pairBucket maps the first two bytes of a text position to 1 + the
+	// index of the bucket of marks starting with them, or 0 for none.
+	pairBucket [1 << 16]uint8
+	pairMarks  [][]markID
 )
 
 func init() {
 	for id, m := range markList {
 		p := uint16(m[0])<<8 | uint16(m[1])
-		pairBits[p>>6] |= 1 << (p & 63)
-		byFirst[m[0]] = append(byFirst[m[0]], markID(id))
+		if pairBucket[p] == 0 {
+			pairMarks = append(pairMarks, nil)
+			if len(pairMarks) > 255 {
+				panic("probe: too many mark prefixes")
+			}
+			pairBucket[p] = uint8(len(pairMarks))
+		}
+		b := pairBucket[p] - 1
+		pairMarks[b] = append(pairMarks[b], markID(id))
 	}
 }
 
 // markIndex records the first positions of every mark in one text.
+// Only n is reset between uses; pos beyond n is never read.
 type markIndex struct {
 	n   [maxMarks]uint8
 	pos [maxMarks][maxHitsPerMark]int32
 }
 
+var markIndexPool = sync.Pool{New: func() any { return new(markIndex) }}
+
+// getMarkIndex returns an index built over lower; release it with putMarkIndex.
+func getMarkIndex(lower string) *markIndex {
+	ix := markIndexPool.Get().(*markIndex)
+	ix.n = [maxMarks]uint8{}
+	ix.build(lower)
+	return ix
+}
+
+func putMarkIndex(ix *markIndex) { markIndexPool.Put(ix) }
+
 func (ix *markIndex) build(lower string) {
 	for i := 0; i+1 < len(lower); i++ {
-		p := uint16(lower[i])<<8 | uint16(lower[i+1])
-		if pairBits[p>>6]&(1<<(p&63)) == 0 {
+		b := pairBucket[uint16(lower[i])<<8|uint16(lower[i+1])]
+		if b == 0 {
 			continue
 		}
-		for _, id := range byFirst[lower[i]] {
+		for _, id := range pairMarks[b-1] {
 			m := markList[id]
-			if m[1] == lower[i+1] && len(m) <= len(lower)-i && lower[i:i+len(m)] == m && ix.n[id] < maxHitsPerMark {
+			if len(m) > len(lower)-i || len(m) > 2 && m[2] != lower[i+2] || lower[i:i+len(m)] != m {
+				continue
+			}
+			if ix.n[id] < maxHitsPerMark {
 				ix.pos[id][ix.n[id]] = int32(i)
 				ix.n[id]++
 			}

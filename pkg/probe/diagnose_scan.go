@@ -16,8 +16,10 @@ var (
 	markErrorCodes = mark("error_codes")
 )
 
+// AADSTS codes have five to seven digits (AADSTS16000 .. AADSTS9002313);
+// requiring five keeps years ("Error Code 2026-...") out.
 const (
-	minCodeDigits = 4
+	minCodeDigits = 5
 	maxCodeDigits = 8
 	maxCodes      = 16 // more than any real message carries; bounds the work
 )
@@ -81,7 +83,7 @@ func findCodes(lower string, ix *markIndex) []int {
 	return out
 }
 
-// readCode reads 4-8 digits at s[at:] that are not part of a longer word
+// readCode reads 5-8 digits at s[at:] that are not part of a longer word
 // (so "0x80048823" and "2147024891," are rejected).
 func readCode(s string, at int) (int, bool) {
 	n := digitsLen(s, at)
@@ -95,7 +97,7 @@ func readCode(s string, at int) (int, bool) {
 	for i := at; i < at+n; i++ {
 		v = v*10 + int(s[i]-'0')
 	}
-	return v, v >= 1000
+	return v, true
 }
 
 func digitsLen(s string, at int) int {

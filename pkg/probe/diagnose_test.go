@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -373,5 +374,40 @@ func TestEveryCodeAndCauseIsDescribed(t *testing.T) {
 		if _, ok := codes[code]; !ok {
 			t.Errorf("AADSTS%d is not in the table", code)
 		}
+	}
+}
+
+// The mark index is pooled; concurrent classifications (the scheduler runs
+// many probes at once) must not see each other's marks.
+func TestDiagnoseConcurrentMatchesSequential(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "diagnose", "*"))
+	inputs := make([]string, len(files))
+	want := make([]Diagnosis, len(files))
+	for i, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs[i] = string(raw)
+		want[i] = Diagnose(inputs[i])
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8*len(inputs))
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for k := range inputs {
+				i := (k + g*7) % len(inputs)
+				if got := Diagnose(inputs[i]); !reflect.DeepEqual(got, want[i]) {
+					errs <- files[i]
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for f := range errs {
+		t.Errorf("%s classified differently under concurrency", f)
 	}
 }
