@@ -2,7 +2,10 @@ package entrasim
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -45,8 +48,13 @@ func (g *graphAPI) evaluate(rc *graphRequest) {
 		return
 	}
 	var req whatIfRequest
-	dec := json.NewDecoder(http.MaxBytesReader(rc.w, rc.r.Body, 1<<20))
-	if err := dec.Decode(&req); err != nil {
+	body, err := requestBody(rc.w, rc.r)
+	if err != nil {
+		rc.badRequest("Invalid request body: %v", err)
+		return
+	}
+	defer body.Close()
+	if err := json.NewDecoder(body).Decode(&req); err != nil {
 		rc.badRequest("Invalid request body: %v", err)
 		return
 	}
@@ -125,6 +133,21 @@ func (g *graphAPI) evaluate(rc *graphRequest) {
 		results = []any{}
 	}
 	rc.reply(map[string]any{"@odata.context": rc.contextURL("Collection(microsoft.graph.whatIfAnalysisResult)"), "value": results})
+}
+
+// requestBody returns the request body, gunzipped when the client
+// compressed it (kiota's compression middleware gzips every request body,
+// and Graph accepts that).
+func requestBody(w http.ResponseWriter, r *http.Request) (io.ReadCloser, error) {
+	limited := http.MaxBytesReader(w, r.Body, 1<<20)
+	if !strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+		return limited, nil
+	}
+	zr, err := gzip.NewReader(limited)
+	if err != nil {
+		return nil, fmt.Errorf("Content-Encoding gzip: %w", err)
+	}
+	return zr, nil
 }
 
 // whatIf evaluates one policy and names the conditions that kept it from
