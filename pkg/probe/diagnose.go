@@ -29,7 +29,7 @@ func (h Hints) Diagnose(text string) Diagnosis {
 	ix := getMarkIndex(lower)
 	defer putMarkIndex(ix)
 	f := scan(norm, lower, ix)
-	return h.decide(f, lower, ix)
+	return h.decide(f, ix)
 }
 
 // findings is everything the scanners read from one text.
@@ -38,7 +38,6 @@ type findings struct {
 	oauthErr string
 	subErr   string
 	status   string
-	network  string
 	graph    int // index into graphErrors, -1 when none
 	values   map[string]string
 }
@@ -75,7 +74,7 @@ type candidate struct {
 // decide applies the precedence: a known AADSTS code (the most specific
 // definitive one when several), then the suberror, then the OAuth error,
 // then Graph's error code, then HTTP status and network failures.
-func (h Hints) decide(f findings, lower string, ix *markIndex) Diagnosis {
+func (h Hints) decide(f findings, ix *markIndex) Diagnosis {
 	d := Diagnosis{Codes: f.codes, Values: f.values, Error: f.oauthErr, SubError: f.subErr}
 	best := candidate{info: codeInfo{cause: CauseOther, verdict: undecided}, rank: -1}
 	consider := func(c candidate) {
@@ -116,7 +115,8 @@ func (h Hints) decide(f findings, lower string, ix *markIndex) Diagnosis {
 }
 
 // transientSignal turns HTTP 429/5xx and network failures into a transient
-// verdict; it is consulted only when nothing more specific decided.
+// verdict; it is consulted only when nothing more specific decided. It
+// records the network failure it recognised in f.values.
 func transientSignal(f findings, ix *markIndex) (codeInfo, bool) {
 	switch {
 	case f.status == "429":
@@ -131,15 +131,17 @@ func transientSignal(f findings, ix *markIndex) (codeInfo, bool) {
 	return codeInfo{}, false
 }
 
-// refineByText settles the codes whose meaning Microsoft reuses across
-// causes; only here do words of the description influence the cause.
+// Words that settle 50173 and 70008. "revoked" alone is not enough: the
+// symbolic name ExpiredOrRevokedGrant contains it.
 var (
 	markPassword         = mark("password")
 	markRevokedTheTokens = mark("revoked the tokens")
 	markStsValidFrom     = mark("stsrefreshtokensvalidfrom")
-	markRevoked          = mark("revoked")
+	marksWasRevoked      = marks("was revoked", "been revoked")
 )
 
+// refineByText settles the codes whose meaning Microsoft reuses across
+// causes; only here do words of the description influence the cause.
 func refineByText(code int, info codeInfo, oauthErr string, ix *markIndex) codeInfo {
 	switch code {
 	case 50173:
@@ -155,7 +157,7 @@ func refineByText(code int, info codeInfo, oauthErr string, ix *markIndex) codeI
 			info.explanation = "The grant was revoked (the text does not say whether by a password change or by a session revocation)."
 		}
 	case 70008:
-		if ix.has(markStsValidFrom) || ix.has(markRevoked) {
+		if ix.has(markStsValidFrom) || ix.hasAny(marksWasRevoked) {
 			info.cause = CauseTokenRevoked
 			info.explanation = "The refresh token was revoked: the account's sessions were revoked after it was issued."
 		}

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -409,5 +410,39 @@ func TestDiagnoseConcurrentMatchesSequential(t *testing.T) {
 	close(errs)
 	for f := range errs {
 		t.Errorf("%s classified differently under concurrency", f)
+	}
+}
+
+func TestDiagnoseInlineEdgeCases(t *testing.T) {
+	for _, tc := range []struct {
+		in         string
+		cause      Cause
+		verdict    verdict
+		recognized bool
+		codes      string
+	}{
+		// The symbolic name contains "Revoked": inactivity all the same.
+		{"AADSTS70008: ExpiredOrRevokedGrant - The refresh token has expired due to inactivity.", CauseRefreshTokenInactive, definitive, true, "[70008]"},
+		// 50173 without the password sentence: a revocation.
+		{"AADSTS50173: The provided grant has expired due to it being revoked, a fresh auth token is needed.", CauseTokenRevoked, definitive, true, "[50173]"},
+		{"HTTP/1.1 200 OK", CauseOther, undecided, false, "[]"},
+		{"Error Code: 2026-01-01 happened", CauseOther, undecided, false, "[]"},
+		{`oauth2: "invalid_grant" ""`, CauseOther, definitive, true, "[]"},
+		{`{"error":"consent_required"}`, CauseConsentRequired, definitive, true, "[]"},
+		{`{"error":"invalid_grant","suberror":"consent_required"}`, CauseConsentRequired, definitive, true, "[]"},
+		{`{"error":"invalid_client","error_description":"bad secret"}`, CauseInvalidClientCredentials, definitive, true, "[]"},
+		{`{"error":"authorization_pending","error_codes":[70016]}`, CauseTransient, transient, true, "[70016]"},
+		{`{"error":"server_error","error_description":"AADSTS90033: A transient error has occurred."}`, CauseTransient, transient, true, "[90033]"},
+		{"AADSTS99999: new thing; reply status code was 503", CauseTransient, transient, true, "[99999]"},
+		{"AADSTS99999: new thing; reply status code was 400", CauseOther, undecided, true, "[99999]"},
+		{"AADSTS99999 AADSTS53003 AADSTS50076", CauseCABlocked, definitive, true, "[99999 53003 50076]"},
+		{`"error_codes":[53003,50076]`, CauseCABlocked, definitive, true, "[53003 50076]"},
+	} {
+		d := Diagnose(tc.in)
+		if d.Cause != tc.cause || d.Definitive != (tc.verdict == definitive) || d.Transient != (tc.verdict == transient) ||
+			d.Recognized() != tc.recognized || fmt.Sprint(d.Codes) != tc.codes {
+			t.Errorf("%q: got cause %s definitive %v transient %v recognized %v codes %v",
+				tc.in, d.Cause, d.Definitive, d.Transient, d.Recognized(), d.Codes)
+		}
 	}
 }

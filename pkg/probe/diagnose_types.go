@@ -106,11 +106,11 @@ type Diagnosis struct {
 }
 
 // Recognized reports whether the input contained anything the classifier
-// understood (a code, an OAuth error, an HTTP failure status or a network
-// failure). An unrecognised input still yields CauseOther.
+// understood (a code, an OAuth error, an HTTP failure status, a Graph error
+// or a network failure). An unrecognised input still yields CauseOther.
 func (d Diagnosis) Recognized() bool {
 	return len(d.Codes) > 0 || d.Error != "" || d.Transient ||
-		d.Values[ValueHTTPStatus] != "" || d.Values[ValueGraphError] != ""
+		d.Values[ValueHTTPStatus] >= "400" || d.Values[ValueGraphError] != "" || d.Values[ValueNetwork] != ""
 }
 
 // Keys of Diagnosis.Values. Other packages should use these names rather
