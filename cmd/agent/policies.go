@@ -26,9 +26,8 @@ func runPolicies(env *cliEnv, args []string) int {
 	case "analyze":
 		return policiesAnalyze(env, rest)
 	case "":
-		if len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help" || rest[0] == "-help") {
-			fmt.Fprintln(env.stdout, "Usage: tokenhealth "+policiesUsage)
-			fmt.Fprintln(env.stdout, "Evaluates exported Conditional Access policies for the service account, without network access.")
+		if wantsHelp(rest) {
+			printAnalyzeHelp(env)
 			return 0
 		}
 		return fail(env, 2, "usage: tokenhealth %s", policiesUsage)
@@ -76,6 +75,46 @@ type analyzeFlags struct {
 
 func parseAnalyzeFlags(env *cliEnv, args []string) (*analyzeFlags, []string, bool) {
 	a := &analyzeFlags{}
+	fs := analyzeFlagSet(env, a)
+	paths, ok := parseInterspersed(fs, args)
+	if !ok {
+		return nil, nil, false
+	}
+	s := &a.subject
+	if err := validateSubject(s); err != nil {
+		fail(env, 2, "policies analyze: %v", err)
+		return nil, nil, false
+	}
+	if len(paths) == 0 {
+		fail(env, 2, "policies analyze: name at least one exported policy file or directory")
+		return nil, nil, false
+	}
+	s.GroupIDs, s.RoleTemplateIDs = a.groups.value(), a.roles.value()
+	return a, paths, true
+}
+
+// wantsHelp reports whether -h/--help was asked for: help goes to stdout
+// with exit status 0.
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" {
+			return true
+		}
+	}
+	return false
+}
+
+func printAnalyzeHelp(env *cliEnv) {
+	fs := analyzeFlagSet(env, &analyzeFlags{})
+	fs.SetOutput(env.stdout)
+	fmt.Fprintln(env.stdout, "Usage: tokenhealth "+policiesUsage)
+	fmt.Fprintln(env.stdout, "\nEvaluates exported Conditional Access policies (Graph JSON or PowerShell exports) for the")
+	fmt.Fprintln(env.stdout, "service account, without network access. Exit 0 normally, 1 when nothing could be loaded,")
+	fmt.Fprintln(env.stdout, "2 on bad flags.\n\nFlags:")
+	fs.PrintDefaults()
+}
+
+func analyzeFlagSet(env *cliEnv, a *analyzeFlags) *flag.FlagSet {
 	s := &a.subject
 	fs := newFlagSet(env, "policies analyze", policiesUsage)
 	fs.StringVar(&s.UserID, "user-id", "", "object id of the service account")
@@ -92,20 +131,7 @@ func parseAnalyzeFlags(env *cliEnv, args []string) (*analyzeFlags, []string, boo
 	fs.StringVar(&s.AuthFlow, "auth-flow", "", "how the token was enrolled: deviceCode or authorizationCode")
 	fs.BoolVar(&s.TokenHasMFA, "token-has-mfa", false, "the token carries the MFA claim")
 	fs.BoolVar(&a.json, "json", false, "print {\"policies\":[...]} as JSON")
-	paths, ok := parseInterspersed(fs, args)
-	if !ok {
-		return nil, nil, false
-	}
-	if err := validateSubject(s); err != nil {
-		fail(env, 2, "policies analyze: %v", err)
-		return nil, nil, false
-	}
-	if len(paths) == 0 {
-		fail(env, 2, "policies analyze: name at least one exported policy file or directory")
-		return nil, nil, false
-	}
-	s.GroupIDs, s.RoleTemplateIDs = a.groups.value(), a.roles.value()
-	return a, paths, true
+	return fs
 }
 
 func validateSubject(s *policy.Subject) error {
@@ -163,6 +189,10 @@ func isASCIILetters(s string) bool {
 }
 
 func policiesAnalyze(env *cliEnv, args []string) int {
+	if wantsHelp(args) {
+		printAnalyzeHelp(env)
+		return 0
+	}
 	a, paths, ok := parseAnalyzeFlags(env, args)
 	if !ok {
 		return 2

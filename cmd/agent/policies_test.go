@@ -129,6 +129,12 @@ func TestPoliciesExitCodes(t *testing.T) {
 		{[]string{"analyze", polTestdata + "exports/organization.json"}, 1, "no Conditional Access policy could be loaded"},
 		{[]string{"analyze", polTestdata + "does-not-exist"}, 1, "no such file or directory"},
 	}
+	for _, args := range [][]string{{"-h"}, {"analyze", "--help"}, {"analyze", "--ip", "1.2.3.4", "-h", "x"}} {
+		code, out, _ := runPoliciesCLI(args...)
+		if code != 0 || !strings.HasPrefix(out, "Usage: tokenhealth policies analyze") || !strings.Contains(out, "-named-locations") {
+			t.Errorf("%q: exit %d, stdout %q", args, code, out)
+		}
+	}
 	for _, tc := range tests {
 		code, _, stderr := runPoliciesCLI(tc.args...)
 		if code != tc.code || !strings.Contains(stderr, tc.stderr) {

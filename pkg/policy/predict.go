@@ -152,7 +152,7 @@ func policyClocks(in PredictInput, s *Subject) []ClockPrediction {
 				at = in.Clocks.InteractiveSignIn.Add(everyTimeSkew)
 			}
 			out = append(out, ClockPrediction{Clock: ClockSIFEveryTime, At: at, Effect: EffectBreaksToken,
-				Session: "canary", Policy: &ref, Cause: "ca_sign_in_frequency",
+				Session: "canary", Policy: &ref, Cause: findingCauseSIF,
 				Evidence: append([]string{"policy '" + ev.Policy.DisplayName + "' requires reauthentication every time (5 minutes of clock skew allowed): the first refresh after " +
 					stamp(at) + " fails"}, ev.Reasons...),
 				Remediation: ev.Remediation})
@@ -175,13 +175,13 @@ func policyClocks(in PredictInput, s *Subject) []ClockPrediction {
 		at := in.Clocks.InteractiveSignIn.Add(limit)
 		ev := append([]string{fmt.Sprintf("canary interactive sign-in at %s (source: %s) + %s = %s", stamp(in.Clocks.InteractiveSignIn), sourceLabel(in.Clocks.InteractiveSignInSource), humanDuration(limit), stamp(at))}, common...)
 		out = append(out, ClockPrediction{Clock: ClockSignInFrequency, At: at, Effect: EffectBreaksToken, Session: "canary",
-			ClientType: in.Clocks.ClientType, Policy: &ref, Cause: "ca_sign_in_frequency", Evidence: ev, Remediation: sifRemediation(shortest, at, in.Now)})
+			ClientType: in.Clocks.ClientType, Policy: &ref, Cause: findingCauseSIF, Evidence: ev, Remediation: sifRemediation(shortest, at, in.Now)})
 	}
 	if !in.Clocks.PlatformLastInteractive.IsZero() {
 		at := in.Clocks.PlatformLastInteractive.Add(limit)
 		ev := append([]string{fmt.Sprintf("platform's last interactive sign-in at %s (sign-in logs) + %s = %s", stamp(in.Clocks.PlatformLastInteractive), humanDuration(limit), stamp(at))}, common...)
 		out = append(out, ClockPrediction{Clock: ClockPlatformSignInFrequency, At: at, Effect: EffectBreaksToken, Session: "platform",
-			ClientType: in.Clocks.ClientType, Policy: &ref, Cause: "ca_sign_in_frequency", Evidence: ev, Remediation: sifRemediation(shortest, at, in.Now)})
+			ClientType: in.Clocks.ClientType, Policy: &ref, Cause: findingCauseSIF, Evidence: ev, Remediation: sifRemediation(shortest, at, in.Now)})
 	}
 	return out
 }
@@ -218,15 +218,46 @@ func sourceLabel(s string) string {
 	return s
 }
 
+// Finding causes use the probe's vocabulary (pkg/probe Cause values) where
+// one matches, so a prediction and the failure that later confirms it carry
+// the same cause. pkg/probe is not imported: it pulls in MSAL.
+const (
+	findingCauseSIF             = "ca_sign_in_frequency"
+	findingCauseMFA             = "ca_mfa_required"
+	findingCauseBlocked         = "ca_blocked"
+	findingCauseDevice          = "ca_device_compliance"
+	findingCausePasswordChange  = "ca_password_change"
+	findingCauseRememberMFA     = "mfa_expired_remember"
+	findingCausePasswordExpired = "password_expired"
+	findingCauseInactive        = "refresh_token_inactive"
+	findingCauseDisabled        = "account_disabled"
+	findingCausePerUserMFA      = "per_user_mfa"
+)
+
+// causeLabel maps control causes to finding causes, deduplicated, in order.
 func causeLabel(cs []Cause) string {
-	if len(cs) == 0 {
-		return ""
+	var out []string
+	for _, c := range cs {
+		var l string
+		switch c {
+		case CauseSignInFrequency, CauseSIFEveryTime:
+			l = findingCauseSIF
+		case CauseMFA, CauseAuthStrength:
+			l = findingCauseMFA
+		case CauseBlock:
+			l = findingCauseBlocked
+		case CauseCompliantDevice, CauseDomainJoinedDevice, CauseApprovedApplication, CauseCompliantApp:
+			l = findingCauseDevice
+		case CausePasswordChange:
+			l = findingCausePasswordChange
+		default:
+			l = "ca_" + string(c)
+		}
+		if !containsString(out, l) {
+			out = append(out, l)
+		}
 	}
-	parts := make([]string, len(cs))
-	for i, c := range cs {
-		parts[i] = "ca_" + string(c)
-	}
-	return strings.Join(parts, ",")
+	return strings.Join(out, ",")
 }
 
 // stamp formats a time for evidence text.

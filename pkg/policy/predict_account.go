@@ -16,7 +16,7 @@ func accountClocks(in PredictInput, s *Subject) []ClockPrediction {
 
 	if a.ID != "" && !a.AccountEnabled {
 		out = append(out, ClockPrediction{Clock: ClockAccountDisabled, At: in.Now, Effect: EffectBreaksToken, Session: "canary",
-			Cause:       "account_disabled",
+			Cause:       findingCauseDisabled,
 			Evidence:    []string{"the account " + acct + " is disabled (accountEnabled false): every refresh fails with AADSTS50057"},
 			Remediation: []string{"Enable the account " + acct + ", then re-enroll the token if it was revoked"}})
 	}
@@ -24,7 +24,7 @@ func accountClocks(in PredictInput, s *Subject) []ClockPrediction {
 	perUser := strings.ToLower(a.PerUserMFA)
 	if (perUser == "enabled" || perUser == "enforced") && !c.TokenHasMFA {
 		out = append(out, ClockPrediction{Clock: ClockPerUserMFA, At: in.Now, Effect: EffectBreaksToken, Session: "canary",
-			Cause:    "per_user_mfa",
+			Cause:    findingCausePerUserMFA,
 			Evidence: []string{"per-user MFA is " + perUser + " for " + acct + " and the token has no MFA claim: the next refresh fails with AADSTS50076/50079"},
 			Remediation: []string{"Disable per-user MFA for " + acct + " and cover MFA by Conditional Access with an exclusion for the service account, or re-enroll with MFA",
 				RemediationReenroll}})
@@ -40,7 +40,7 @@ func accountClocks(in PredictInput, s *Subject) []ClockPrediction {
 		}
 		r = append(r, "Plan an interactive re-enrollment with MFA before "+stamp(at))
 		out = append(out, ClockPrediction{Clock: ClockRememberMFA, At: at, Effect: EffectBreaksToken, Session: "canary",
-			Cause: "remember_mfa_expiry",
+			Cause: findingCauseRememberMFA,
 			Evidence: []string{
 				fmt.Sprintf("interactive sign-in at %s + remember-MFA %d days (stated by the operator; Graph cannot read it) = %s", stamp(c.InteractiveSignIn), in.RememberMFADays, stamp(at)),
 				"MFA is part of this session (" + mfaWhy(c.TokenHasMFA, perUser) + "); partner reports tie AADSTS50078 (presented MFA has expired) to this setting",
@@ -50,7 +50,7 @@ func accountClocks(in PredictInput, s *Subject) []ClockPrediction {
 
 	if at, ok := passwordExpiry(a); ok {
 		out = append(out, ClockPrediction{Clock: ClockPasswordExpiry, At: at, Effect: EffectBlocksReauthentication, Session: "canary",
-			Cause: "password_expiry",
+			Cause: findingCausePasswordExpired,
 			Evidence: []string{
 				fmt.Sprintf("password last changed %s + validity %d days = %s", stamp(a.LastPasswordChange), validityDays(a), stamp(at)),
 				"expiry revokes no token: refreshes keep working, but the next interactive sign-in (needed when another clock runs out) fails with AADSTS50055 until the password is changed, and a change revokes the refresh token (AADSTS50173)",
@@ -61,7 +61,7 @@ func accountClocks(in PredictInput, s *Subject) []ClockPrediction {
 	if !c.LastRedemption.IsZero() {
 		at := c.LastRedemption.Add(refreshTokenInactivity)
 		out = append(out, ClockPrediction{Clock: ClockInactivity, At: at, Effect: EffectBreaksToken, Session: "canary",
-			Cause: "refresh_token_inactivity",
+			Cause: findingCauseInactive,
 			Evidence: []string{
 				fmt.Sprintf("last redemption at %s + 90 days of inactivity = %s", stamp(c.LastRedemption), stamp(at)),
 				"every redemption returns a new refresh token and restarts this window (AADSTS700082 when it lapses)",

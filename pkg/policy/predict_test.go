@@ -151,6 +151,9 @@ func TestPredictBreaksNowAndConfidential(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("findings:\n got %q\nwant %q", got, want)
 	}
+	if f.Findings[0].Cause != "ca_mfa_required" || f.Findings[1].Cause != "ca_blocked" || f.Findings[3].Cause != "ca_sign_in_frequency" {
+		t.Errorf("causes = %q %q %q", f.Findings[0].Cause, f.Findings[1].Cause, f.Findings[3].Cause)
+	}
 	pb := f.Findings[2]
 	if pb.Cause != "per_user_mfa" || !pb.PredictedAt.Equal(ts("2026-11-20T12:00:00Z")) {
 		t.Errorf("predicted break = %+v", pb)
