@@ -57,7 +57,8 @@ func runEnroll(env *cliEnv, args []string) int {
 		rec probe.Enrollment
 		err error
 	)
-	if *authCode || ps.target.ClientType == probe.ClientConfidential {
+	useAuthCode := *authCode || ps.target.ClientType == probe.ClientConfidential
+	if useAuthCode {
 		if !*authCode {
 			fmt.Fprintln(env.stdout, "The client app is confidential, which cannot use the device code flow: using the authorization code flow.")
 		}
@@ -66,7 +67,9 @@ func runEnroll(env *cliEnv, args []string) int {
 		rec, err = en.DeviceCode(ctx, ps.target, env.stdout)
 	}
 	if err != nil {
-		d := probe.DiagnoseError(err)
+		// A device code sign-in refused by policy most often means the
+		// tenant blocks that flow: the hint lets the diagnosis say so.
+		d := probe.Hints{DeviceCodeSession: !useAuthCode}.DiagnoseError(err)
 		if d.Recognized() && d.Explanation != "" {
 			return fail(env, 1, "enrollment failed: %s\n  %s\n  %s", probe.RedactCredentials(err.Error()), d.Explanation, d.Remediation)
 		}

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,6 +149,72 @@ func TestEnrollUsageErrors(t *testing.T) {
 		code, _, errs := runCLI(tt.args...)
 		if code != tt.code || !strings.Contains(errs, tt.want) {
 			t.Errorf("%v: exit %d stderr %q, want exit %d containing %q", tt.args, code, errs, tt.code, tt.want)
+		}
+	}
+}
+
+// browserStdin plays the operator of `enroll --auth-code`: when the command
+// reads standard input, it opens the sign-in URL the command printed and
+// "pastes" the address the browser landed on.
+type browserStdin struct {
+	t    *testing.T
+	out  *bytes.Buffer
+	hc   *http.Client
+	line *strings.Reader
+}
+
+func (b *browserStdin) Read(p []byte) (int, error) {
+	if b.line == nil {
+		var signIn string
+		for _, l := range strings.Split(b.out.String(), "\n") {
+			if strings.HasPrefix(l, "https://") && strings.Contains(l, "/oauth2/v2.0/authorize?") {
+				signIn = l
+			}
+		}
+		if signIn == "" {
+			b.t.Errorf("no sign-in URL printed before reading input:\n%s", b.out.String())
+			return 0, io.EOF
+		}
+		resp, err := b.hc.Get(signIn)
+		if err != nil {
+			b.t.Errorf("authorize: %v", err)
+			return 0, io.EOF
+		}
+		resp.Body.Close()
+		b.line = strings.NewReader(resp.Header.Get("Location") + "\n")
+	}
+	return b.line.Read(p)
+}
+
+func TestEnrollAuthCodeWhenDeviceCodeIsBlocked(t *testing.T) {
+	cfgPath, _, sim := simConfig(t)
+	_, err := sim.Tenant(demoTenant).AddPolicy(json.RawMessage(`{"displayName":"Block device code flow","state":"enabled",
+	 "conditions":{"users":{"includeUsers":["All"]},"applications":{"includeApplications":["All"]},
+	  "clientAppTypes":["all"],"authenticationFlows":{"transferMethods":"deviceCodeFlow"}},
+	 "grantControls":{"operator":"OR","builtInControls":["block"]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI("enroll", demoTenant, "--config", cfgPath)
+	if code != 1 || !strings.Contains(errs, "AADSTS53003") || !strings.Contains(errs, "--auth-code") {
+		t.Fatalf("device code enrollment under a device-code block: exit %d\nstdout %s\nstderr %s", code, out, errs)
+	}
+
+	var stdout, stderr bytes.Buffer
+	hc := &http.Client{Transport: sim.RedirectTransport(),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	env := &cliEnv{stdin: &browserStdin{t: t, out: &stdout, hc: hc}, stdout: &stdout, stderr: &stderr}
+	code = dispatch(env, []string{"enroll", demoTenant, "--auth-code", "--config", cfgPath})
+	if code != 0 {
+		t.Fatalf("enroll --auth-code: exit %d\nstdout %s\nstderr %s", code, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{
+		"Open this URL in a browser and sign in as " + demoUser,
+		"by authorization code with PKCE, public client.",
+		"Verified: the refresh token redeems",
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
 		}
 	}
 }
