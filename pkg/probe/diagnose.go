@@ -25,10 +25,9 @@ func Diagnose(text string) Diagnosis { return Hints{}.Diagnose(text) }
 // Diagnose classifies text using the hints.
 func (h Hints) Diagnose(text string) Diagnosis {
 	norm := normalize(text)
-	lower := lowerASCII(norm)
-	ix := getMarkIndex(lower)
+	ix := getMarkIndex(norm)
 	defer putMarkIndex(ix)
-	f := scan(norm, lower, ix)
+	f := scan(norm, ix)
 	return h.decide(f, ix)
 }
 
@@ -42,16 +41,16 @@ type findings struct {
 	values   map[string]string
 }
 
-func scan(text, lower string, ix *markIndex) findings {
-	f := findings{codes: findCodes(lower, ix), graph: -1, values: make(map[string]string, 8)}
+func scan(text string, ix *markIndex) findings {
+	f := findings{codes: findCodes(text, ix), graph: -1, values: make(map[string]string, 8)}
 	var subAt int
-	f.subErr, subAt = findSubError(lower, ix)
-	f.oauthErr = findOAuthError(lower, subAt)
-	f.status = findHTTPStatus(lower, ix)
+	f.subErr, subAt = findSubError(text, ix)
+	f.oauthErr = findOAuthError(text, subAt)
+	f.status = findHTTPStatus(text, ix)
 	if f.status != "" {
 		f.values[ValueHTTPStatus] = f.status
 	}
-	extractValues(text, lower, ix, f.values)
+	extractValues(text, ix, f.values)
 	if len(f.codes) == 0 {
 		for i, g := range graphErrors {
 			if ix.has(g.mark) {

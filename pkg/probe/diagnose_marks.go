@@ -46,23 +46,29 @@ const (
 )
 
 var (
-	// pairBucket maps the first two bytes of a text position to 1 + the
-	// index of the bucket of marks starting with them, or 0 for none.
-	pairBucket [1 << 16]uint8
-	pairMarks  [][]markID
+	// firstRow maps a first byte to its row in pairRows (0: no mark starts
+	// with it); pairRows[row][second byte] is 1 + the index of the bucket
+	// of marks starting with those two bytes, or 0. Both stay in L1 cache.
+	firstRow  [256]uint8
+	pairRows  = make([][256]uint8, 1) // row 0: nothing starts here
+	pairMarks [][]markID
 )
 
 func init() {
 	for id, m := range markList {
-		p := uint16(m[0])<<8 | uint16(m[1])
-		if pairBucket[p] == 0 {
+		if firstRow[m[0]] == 0 {
+			pairRows = append(pairRows, [256]uint8{})
+			firstRow[m[0]] = uint8(len(pairRows) - 1)
+		}
+		row := &pairRows[firstRow[m[0]]]
+		if row[m[1]] == 0 {
 			pairMarks = append(pairMarks, nil)
 			if len(pairMarks) > 255 {
 				panic("probe: too many mark prefixes")
 			}
-			pairBucket[p] = uint8(len(pairMarks))
+			row[m[1]] = uint8(len(pairMarks))
 		}
-		b := pairBucket[p] - 1
+		b := row[m[1]] - 1
 		pairMarks[b] = append(pairMarks[b], markID(id))
 	}
 }
@@ -76,28 +82,28 @@ type markIndex struct {
 
 var markIndexPool = sync.Pool{New: func() any { return new(markIndex) }}
 
-// getMarkIndex returns an index built over lower; release it with putMarkIndex.
-func getMarkIndex(lower string) *markIndex {
+// getMarkIndex returns an index built over text; release it with
+// putMarkIndex.
+func getMarkIndex(text string) *markIndex {
 	ix := markIndexPool.Get().(*markIndex)
 	ix.n = [maxMarks]uint8{}
-	ix.build(lower)
+	ix.build(text)
 	return ix
 }
 
 func putMarkIndex(ix *markIndex) { markIndexPool.Put(ix) }
 
-func (ix *markIndex) build(lower string) {
-	for i := 0; i+1 < len(lower); i++ {
-		b := pairBucket[uint16(lower[i])<<8|uint16(lower[i+1])]
+// build records the marks, comparing case-insensitively (marks are lower
+// case; the text is folded through lowerTab byte by byte, so offsets are
+// the text's own).
+func (ix *markIndex) build(text string) {
+	for i := 0; i+1 < len(text); i++ {
+		b := pairRows[firstRow[lowerTab[text[i]]]][lowerTab[text[i+1]]]
 		if b == 0 {
 			continue
 		}
 		for _, id := range pairMarks[b-1] {
-			m := markList[id]
-			if len(m) > len(lower)-i || len(m) > 2 && m[2] != lower[i+2] || lower[i:i+len(m)] != m {
-				continue
-			}
-			if ix.n[id] < maxHitsPerMark {
+			if m := markList[id]; len(m) <= len(text)-i && hasPrefixFold(text[i+2:], m[2:]) && ix.n[id] < maxHitsPerMark {
 				ix.pos[id][ix.n[id]] = int32(i)
 				ix.n[id]++
 			}

@@ -104,11 +104,23 @@ func stripTags(s string) string {
 	return b.String()
 }
 
+// escapeStart marks the bytes decodeOnce must look at.
+var escapeStart = [256]bool{'\\': true, '%': true, '+': true, '&': true}
+
 // decodeOnce removes one layer of backslash, percent and HTML-entity escapes.
 func decodeOnce(s string) string {
 	plusIsSpace := hasPercentEscape(s)
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); {
+		// Copy the plain run up to the next escape character in one go.
+		j := i
+		for j < len(s) && !escapeStart[s[j]] {
+			j++
+		}
+		b = append(b, s[i:j]...)
+		if i = j; i == len(s) {
+			break
+		}
 		c := s[i]
 		switch c {
 		case '\\':
@@ -257,20 +269,6 @@ var lowerTab = func() (t [256]byte) {
 	}
 	return t
 }()
-
-// lowerASCII lower-cases ASCII letters only, so byte offsets in the result
-// match the input (the scanner searches the lower copy and reads values from
-// the original).
-func lowerASCII(s string) string {
-	if s == "" {
-		return ""
-	}
-	b := make([]byte, len(s))
-	for i := 0; i < len(s); i++ {
-		b[i] = lowerTab[s[i]]
-	}
-	return bytesToString(b)
-}
 
 // bytesToString hands a freshly built buffer over as a string without a
 // second copy; callers never touch the buffer again.

@@ -25,8 +25,8 @@ const (
 )
 
 // findCodes returns the AADSTS codes in order of first appearance in the
-// text; codes seen only in an error_codes list follow in list order.
-func findCodes(lower string, ix *markIndex) []int {
+// text s; codes seen only in an error_codes list follow in list order.
+func findCodes(s string, ix *markIndex) []int {
 	type found struct{ code, pos int }
 	var buf [maxCodes]found
 	seen := buf[:0]
@@ -45,29 +45,29 @@ func findCodes(lower string, ix *markIndex) []int {
 		for _, p := range ix.hits(id) {
 			at := int(p) + len(markList[id])
 			if id != markAADSTS {
-				at = skipSeparators(lower, at)
+				at = skipSeparators(s, at)
 			}
-			if n, ok := readCode(lower, at); ok {
+			if n, ok := readCode(s, at); ok {
 				add(n, int(p))
 			}
 		}
 	}
 	// error_codes lists every code, e.g. [70002,70000].
 	for _, p := range ix.hits(markErrorCodes) {
-		at := skipSeparators(lower, int(p)+len("error_codes"))
-		if at >= len(lower) || lower[at] != '[' {
+		at := skipSeparators(s, int(p)+len("error_codes"))
+		if at >= len(s) || s[at] != '[' {
 			continue
 		}
-		for at++; at < len(lower); {
-			for at < len(lower) && (lower[at] == ' ' || lower[at] == ',' || lower[at] == '\t') {
+		for at++; at < len(s); {
+			for at < len(s) && (s[at] == ' ' || s[at] == ',' || s[at] == '\t') {
 				at++
 			}
-			n, ok := readCode(lower, at)
+			n, ok := readCode(s, at)
 			if !ok {
 				break
 			}
-			add(n, len(lower)+at)
-			at += digitsLen(lower, at)
+			add(n, len(s)+at)
+			at += digitsLen(s, at)
 		}
 	}
 	// Insertion sort by position: there are at most a handful.
@@ -131,55 +131,65 @@ var markSubError = mark("suberror")
 // findSubError reads the value of a suberror key ("suberror", "subError",
 // MSAL ObjC's "MSALOAuthSubErrorKey"); it returns the value and where it
 // starts so the error scan can skip it (consent_required is both).
-func findSubError(lower string, ix *markIndex) (string, int) {
+func findSubError(s string, ix *markIndex) (string, int) {
 	for _, p := range ix.hits(markSubError) {
 		at := int(p) + len("suberror")
-		if len(lower)-at >= 3 && lower[at:at+3] == "key" {
+		if hasPrefixFold(s[at:], "key") {
 			at += 3
 		}
-		at = skipSeparators(lower, at)
-		if w := identLen(lower, at); w >= 3 && w <= 40 {
-			return lower[at : at+w], at
+		at = skipSeparators(s, at)
+		if w := identLen(s, at); w >= 3 && w <= 40 {
+			return lowerWord(s[at : at+w]), at
 		}
 	}
 	return "", -1
 }
 
-// identLen is the length of the [a-z_] word at s[at:].
+// identLen is the length of the [A-Za-z_] word at s[at:].
 func identLen(s string, at int) int {
 	n := 0
-	for at+n < len(s) {
-		c := s[at+n]
-		if c >= 'a' && c <= 'z' || c == '_' {
-			n++
-			continue
-		}
-		break
+	for at+n < len(s) && isIdentByte(s[at+n]) {
+		n++
 	}
 	return n
+}
+
+func isIdentByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
+}
+
+// lowerWord lower-cases a short ASCII word, without allocating when it
+// already is (the usual case for OAuth identifiers).
+func lowerWord(w string) string {
+	for i := 0; i < len(w); i++ {
+		if c := w[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(w)
+		}
+	}
+	return w
 }
 
 // findOAuthError finds the first OAuth error identifier in the text. Every
 // OAuth error contains an underscore, so the scan visits underscores only
 // and looks the surrounding word up; skip is the suberror value's offset.
-func findOAuthError(lower string, skip int) string {
-	for from := 0; from < len(lower); {
-		i := strings.IndexByte(lower[from:], '_')
+func findOAuthError(s string, skip int) string {
+	for from := 0; from < len(s); {
+		i := strings.IndexByte(s[from:], '_')
 		if i < 0 {
 			return ""
 		}
 		u := from + i
 		start := u
-		for start > 0 && (lower[start-1] >= 'a' && lower[start-1] <= 'z' || lower[start-1] == '_') {
+		for start > 0 && isIdentByte(s[start-1]) {
 			start--
 		}
-		end := u + identLen(lower, u)
+		end := u + identLen(s, u)
 		from = end + 1
-		if start == skip || start > 0 && isWordByte(lower[start-1]) || end < len(lower) && isWordByte(lower[end]) {
+		if start == skip || start > 0 && isWordByte(s[start-1]) || end < len(s) && isWordByte(s[end]) || end-start > 40 {
 			continue
 		}
-		if _, ok := oauthErrors[lower[start:end]]; ok {
-			return lower[start:end]
+		if w := lowerWord(s[start:end]); oauthErrors[w].cause != "" {
+			return w
 		}
 	}
 	return ""
@@ -201,26 +211,26 @@ var reasonPhrases = marks(
 	"unauthorized", "bad request", "forbidden",
 )
 
-func findHTTPStatus(lower string, ix *markIndex) string {
+func findHTTPStatus(s string, ix *markIndex) string {
 	for _, id := range statusMarks {
 		for _, p := range ix.hits(id) {
 			at := int(p) + len(markList[id])
-			for at < len(lower) && (lower[at] == '(' || lower[at] == ' ' || lower[at] == ':' || lower[at] == '=' || lower[at] == '"') {
+			for at < len(s) && (s[at] == '(' || s[at] == ' ' || s[at] == ':' || s[at] == '=' || s[at] == '"') {
 				at++
 			}
-			if n := digitsLen(lower, at); n == 3 && lower[at] >= '1' && lower[at] <= '5' {
-				return lower[at : at+3]
+			if n := digitsLen(s, at); n == 3 && s[at] >= '1' && s[at] <= '5' {
+				return s[at : at+3]
 			}
 		}
 	}
 	for _, id := range reasonPhrases {
 		for _, p := range ix.hits(id) {
 			j := int(p)
-			for j > 0 && (lower[j-1] == ' ' || lower[j-1] == ')') {
+			for j > 0 && (s[j-1] == ' ' || s[j-1] == ')') {
 				j--
 			}
-			if j >= 3 && digitsLen(lower, j-3) == 3 && (j == 3 || !isWordByte(lower[j-4])) && lower[j-3] >= '1' && lower[j-3] <= '5' {
-				return lower[j-3 : j]
+			if j >= 3 && digitsLen(s, j-3) == 3 && (j == 3 || !isWordByte(s[j-4])) && s[j-3] >= '1' && s[j-3] <= '5' {
+				return s[j-3 : j]
 			}
 		}
 	}

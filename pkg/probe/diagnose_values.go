@@ -46,23 +46,23 @@ var extractors = []extractor{
 	{ValueIPAddress, marks("ip address"), readIP},
 }
 
-func extractValues(text, lower string, ix *markIndex, into map[string]string) {
+func extractValues(text string, ix *markIndex, into map[string]string) {
 	for _, ex := range extractors {
-		if v := firstValue(text, lower, ix, ex.marks, ex.read); v != "" {
+		if v := firstValue(text, ix, ex.marks, ex.read); v != "" {
 			into[ex.key] = v
 		}
 	}
-	if host := errorURIHost(lower, ix); host != "" {
+	if host := errorURIHost(text, ix); host != "" {
 		into[ValueErrorHost] = host
 	}
 }
 
-func firstValue(text, lower string, ix *markIndex, ids []markID, read valueReader) string {
+func firstValue(text string, ix *markIndex, ids []markID, read valueReader) string {
 	for _, id := range ids {
 		m := markList[id]
 		for _, p := range ix.hits(id) {
 			at := int(p) + len(m)
-			if last := m[len(m)-1]; last >= 'a' && last <= 'z' && at < len(lower) && lower[at] >= 'a' && lower[at] <= 'z' {
+			if last := m[len(m)-1]; last >= 'a' && last <= 'z' && at < len(text) && lowerTab[text[at]] >= 'a' && lowerTab[text[at]] <= 'z' {
 				continue // "application with id" must not match "...identifier"
 			}
 			if v, ok := read(text, skipSeparators(text, at)); ok && safeValue(v) {
@@ -195,10 +195,10 @@ var markErrorURI = mark("/error?code=")
 
 // errorURIHost returns the host of error_uri ("https://login.chinacloudapi.cn
 // /error?code=50057"): which cloud answered.
-func errorURIHost(lower string, ix *markIndex) string {
+func errorURIHost(s string, ix *markIndex) string {
 	for _, p := range ix.hits(markErrorURI) {
 		i := int(p)
-		window := lower[max(0, i-80):i]
+		window := s[max(0, i-80):i]
 		start := strings.LastIndex(window, "://")
 		if start < 0 {
 			continue
@@ -206,11 +206,11 @@ func errorURIHost(lower string, ix *markIndex) string {
 		host := window[start+3:]
 		ok := host != ""
 		for j := 0; j < len(host) && ok; j++ {
-			c := host[j]
+			c := lowerTab[host[j]]
 			ok = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-'
 		}
 		if ok {
-			return host
+			return lowerWord(host)
 		}
 	}
 	return ""
