@@ -13,7 +13,8 @@
 // Entry points: LoadPaths/LoadBytes (policies and named locations),
 // Compile + Engine.Evaluate (one Evaluation per policy), Predict (clocks and
 // findings), Attribute (which policy caused a failure), Drift (snapshot
-// comparison), LoadSignIns (sign-in log entries).
+// comparison), LoadSignIns (sign-in log entries), LoadWhatIf +
+// CompareWhatIf (Microsoft's What If as a second opinion).
 //
 // Where Entra's behaviour is not documented, the evaluator assumes:
 //

@@ -33,7 +33,8 @@ type Evaluation struct {
 }
 
 // Engine holds policies and named locations compiled once, so evaluating
-// many subjects (or re-evaluating on every probe) costs little.
+// many subjects (or re-evaluating on every probe) costs little. It is safe
+// for concurrent use.
 type Engine struct {
 	policies     []compiledPolicy
 	locations    map[string]*compiledLocation

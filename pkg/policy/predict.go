@@ -50,8 +50,10 @@ type PredictInput struct {
 	// RememberMFADays is the operator-stated "remember MFA on trusted
 	// devices" setting (Graph cannot read it); 0 = not stated.
 	RememberMFADays int
-	Evaluations     []Evaluation
-	Now             time.Time
+	// Evaluations must come from a Subject with the same TokenHasMFA and
+	// AuthFlow as Clocks (and the account's UPN and ID, for remediation).
+	Evaluations []Evaluation
+	Now         time.Time
 }
 
 // ClockName identifies one clock behind a prediction.
