@@ -176,7 +176,8 @@ func (b *Budget) Wait(ctx context.Context, k Bucket) error {
 
 // throttled records a 429 on k and returns how long the bucket is closed:
 // Retry-After when the answer had one, otherwise exponential backoff from
-// the bucket's own interval (1 s for CA policies), capped at MaxBackoff.
+// the bucket's interval (at least 1 s; the CA-policies 429 never says),
+// capped at MaxBackoff.
 func (b *Budget) throttled(k Bucket, retryAfter time.Duration, hasRetryAfter bool) time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -184,8 +185,10 @@ func (b *Budget) throttled(k Bucket, retryAfter time.Duration, hasRetryAfter boo
 	b.stats.Throttled++
 	d := retryAfter
 	if !hasRetryAfter {
+		// Graph's own interval may be longer than ours (our limits are
+		// configurable), so back off from at least a second and double.
 		bk.strikes++
-		step := time.Duration(float64(time.Second) / bk.rate)
+		step := max(time.Duration(float64(time.Second)/bk.rate), time.Second)
 		d = min(step<<min(bk.strikes-1, 16), b.limits.MaxBackoff)
 	}
 	now := b.clock.Now()
