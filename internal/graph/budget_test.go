@@ -119,7 +119,7 @@ func TestParseRetryAfterAndBuckets(t *testing.T) {
 		"/v1.0/identity/conditionalAccess/evaluate":       BucketCA,
 		"/beta/auditLogs/signIns":                         BucketSignIns,
 		"/v1.0/users/x/transitiveMemberOf/graph.group":    BucketDirectory,
-		"/v1.0/domains":                                   BucketDirectory,
+		"/v1.0/domains": BucketDirectory,
 	} {
 		if got := bucketFor(path); got != want {
 			t.Errorf("bucketFor(%s) = %s, want %s", path, got, want)
