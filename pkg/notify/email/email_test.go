@@ -299,3 +299,11 @@ func TestFailuresDecideRetry(t *testing.T) {
 		t.Fatalf("refused connection: retry=%v err=%v", retry, err)
 	}
 }
+
+func TestSubjectCannotInjectHeaders(t *testing.T) {
+	m := notifytest.Resolved()
+	m.Alerts[0].Finding.TenantName = "Evil\r\nBcc: victim@example.com"
+	if got := Subject(m); strings.ContainsAny(got, "\r\n") || got != "[RESOLVED] Delegated token will break: Evil  Bcc: victim@example.com" {
+		t.Fatalf("Subject = %q", got)
+	}
+}

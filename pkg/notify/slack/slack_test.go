@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -177,5 +178,30 @@ func TestWebhookPostsJSONAndRedactsURLInErrors(t *testing.T) {
 	retry, err = dead.Notify(context.Background(), notifytest.Firing())
 	if !retry || err == nil || strings.Contains(err.Error(), "secretpart") {
 		t.Fatalf("connection error: retry=%v err=%v (must retry and not show the URL path)", retry, err)
+	}
+}
+
+func TestLargeGroupStaysWithinSlackLimits(t *testing.T) {
+	m := notifytest.Firing()
+	base := m.Alerts[1]
+	m.Alerts = nil
+	for i := range 45 {
+		a := base
+		a.Finding.TenantID = fmt.Sprintf("tenant-%02d", i)
+		a.Finding.TenantName = fmt.Sprintf("Customer %02d", i)
+		a.Key = a.Finding.Key()
+		m.Alerts = append(m.Alerts, a)
+	}
+	blocks, text := Render(m)
+	// header + 20 alerts + "and 25 more" + divider + context
+	if len(blocks) != 24 {
+		t.Fatalf("%d blocks, want 24 (Slack allows 50)", len(blocks))
+	}
+	b, _ := json.Marshal(blocks[21])
+	if !strings.Contains(string(b), "…and 25 more: Customer 20 (tenant-20)") {
+		t.Fatalf("overflow block: %s", b)
+	}
+	if !strings.HasPrefix(text, "CRITICAL Delegated token will break (45 tenants): Customer 00 (tenant-00)") {
+		t.Fatalf("fallback text: %q", text)
 	}
 }
