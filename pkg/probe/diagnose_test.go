@@ -116,7 +116,8 @@ var samples = []sample{
 		values: map[string]string{ValueAuthFlow: "deviceCode"}},
 	{file: "53003_html_signin_page.html", cause: CauseCABlocked, verdict: definitive, codes: []int{53003}, values: map[string]string{
 		ValueTraceID: "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c00", ValueCorrelationID: "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
-		ValueAppID: "6e5d4c3b-2a19-4807-b6f5-e4d3c2b1a090", ValueIPAddress: "203.0.113.45", ValueTimestamp: "2026-11-26T18:04:12.931Z"}},
+		ValueAppID: "6e5d4c3b-2a19-4807-b6f5-e4d3c2b1a090", ValueIPAddress: "203.0.113.45", ValueTimestamp: "2026-11-26T18:04:12.931Z",
+		ValueAppName: "Provisioning Platform"}},
 	{file: "msal_python_silent_dict_53003.txt", cause: CauseCABlocked, verdict: definitive, codes: []int{53003},
 		oauthErr: "interaction_required", subErr: "message_only", values: map[string]string{ValueTraceID: "9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c00"}},
 	{file: "signin_log_53003_portal.txt", cause: CauseCABlocked, verdict: definitive, reEnroll: true, codes: []int{53003},

@@ -36,6 +36,8 @@ var extractors = []extractor{
 	{ValueAppID, marks("application with id", "application with identifier", "secret keys for app",
 		"added to app", "app id", "\"appid\"", "client_id"), readIdentifier},
 	{ValueAppName, marks("named '"), readQuotedName},
+	// Sign-in error page: "App name: Contoso Sync" and its $Config "sAppName".
+	{ValueAppName, marks("app name", "sappname"), readPhrase},
 	// 90002 "Tenant 'contoso.onmicrosoft.com' not found"; 700016 "in the
 	// directory 'contoso'"; JSON "tenantId".
 	{ValueTenant, marks("tenant '", "in the directory", "tenantid", "in the tenant named"), readIdentifier},
@@ -48,6 +50,9 @@ var extractors = []extractor{
 
 func extractValues(text string, ix *markIndex, into map[string]string) {
 	for _, ex := range extractors {
+		if _, done := into[ex.key]; done {
+			continue // an earlier extractor for the same key won
+		}
 		if v := firstValue(text, ix, ex.marks, ex.read); v != "" {
 			into[ex.key] = v
 		}
@@ -177,6 +182,21 @@ func readQuotedName(s string, at int) (string, bool) {
 		return "", false
 	}
 	return v, true
+}
+
+// readPhrase reads a short display text up to the end of its line, a
+// quote, a tag or a run of spaces (what is left of table cells).
+func readPhrase(s string, at int) (string, bool) {
+	end := at
+	for end < len(s) && end-at < 80 {
+		c := s[end]
+		if c == '\n' || c == '\r' || c == '"' || c == '<' || c == ',' || c == ' ' && end+1 < len(s) && s[end+1] == ' ' {
+			break
+		}
+		end++
+	}
+	v := strings.TrimSpace(s[at:end])
+	return v, len(v) >= 2
 }
 
 // readIP reads an IPv4 or IPv6 address.
