@@ -31,6 +31,10 @@ type Error struct {
 	Throttled  bool
 	RetryAfter time.Duration // from Retry-After, when Graph sent one
 	Err        error         // the underlying error (network, token, context)
+
+	// licenceUnclear: a 403 with an unfamiliar code on a P1 feature, so the
+	// licence may be what is missing rather than the permission.
+	licenceUnclear bool
 }
 
 // Graph error codes the classification relies on.
@@ -51,6 +55,8 @@ func (e *Error) Error() string {
 	switch {
 	case e.MissingLicence:
 		b.WriteString("an Entra ID P1 licence is needed to " + e.Op)
+	case e.MissingPermission != "" && e.licenceUnclear:
+		b.WriteString("the delegated permission " + e.MissingPermission + " or an Entra ID P1 licence is needed to " + e.Op)
 	case e.MissingPermission != "":
 		b.WriteString("the delegated permission " + e.MissingPermission + " is needed to " + e.Op)
 	case e.Throttled && e.RetryAfter > 0:
@@ -142,7 +148,7 @@ func (r *Reader) classify(op operation, err error) *Error {
 			out.MissingLicence = true
 		case op.needsP1 && !isPermissionCode(out.Code):
 			// An unknown 403 on a P1 feature: either may be missing.
-			out.MissingPermission = op.permission + " or an Entra ID P1 licence"
+			out.MissingPermission, out.licenceUnclear = op.permission, true
 		default:
 			out.MissingPermission = op.permission
 		}

@@ -52,14 +52,16 @@ type env struct {
 	msal  *http.Client // plain client on the same pooled transport, for MSAL
 }
 
-func newEnv(t testing.TB, m mode) *env {
+func newEnv(t testing.TB, m mode) *env { return newEnvSpeed(t, m, simSpeed) }
+
+func newEnvSpeed(t testing.TB, m mode, speed float64) *env {
 	t.Helper()
 	sc, err := entrasim.LoadScenarioFile("testdata/graphco.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	start, _ := time.Parse(time.RFC3339, sc.Start)
-	vc := clock.NewVirtual(start, simSpeed)
+	vc := clock.NewVirtual(start, speed)
 	sim, err := entrasim.New(entrasim.Options{Scenario: sc, Clock: vc})
 	if err != nil {
 		t.Fatal(err)
