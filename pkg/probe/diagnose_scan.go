@@ -2,7 +2,7 @@ package probe
 
 import "strings"
 
-// The scanners below read the normalized, lower-cased text through the
+// The scanners below read the normalized text through the case-insensitive
 // mark index (diagnose_marks.go) and byte loops only: no regular
 // expressions, so a classification costs a few microseconds.
 
@@ -59,7 +59,7 @@ func findCodes(s string, ix *markIndex) []int {
 			continue
 		}
 		for at++; at < len(s); {
-			for at < len(s) && (s[at] == ' ' || s[at] == ',' || s[at] == '\t') {
+			for at < len(s) && (s[at] == ' ' || s[at] == ',' || s[at] == '\t' || s[at] == '\r' || s[at] == '\n') {
 				at++
 			}
 			n, ok := readCode(s, at)

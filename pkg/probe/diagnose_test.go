@@ -438,6 +438,10 @@ func TestDiagnoseInlineEdgeCases(t *testing.T) {
 		{"AADSTS99999: new thing; reply status code was 400", CauseOther, undecided, true, "[99999]"},
 		{"AADSTS99999 AADSTS53003 AADSTS50076", CauseCABlocked, definitive, true, "[99999 53003 50076]"},
 		{`"error_codes":[53003,50076]`, CauseCABlocked, definitive, true, "[53003 50076]"},
+		{"{\"error_codes\": [\n  50078,\n  50076\n]}", CauseMFAExpiredRemember, definitive, true, "[50078 50076]"},
+		// A Graph sign-in log entry: the code is in status.errorCode.
+		{`{"id":"66ea54eb-6301-4ee5-be62-ff5a759b4100","createdDateTime":"2026-11-26T09:00:00Z","appId":"6e5d4c3b-2a19-4807-b6f5-e4d3c2b1a090","status":{"errorCode":70043,"failureReason":"The refresh token has expired due to sign-in frequency checks by conditional access."},"conditionalAccessStatus":"failure"}`,
+			CauseSignInFrequency, definitive, true, "[70043]"},
 	} {
 		d := Diagnose(tc.in)
 		if d.Cause != tc.cause || d.Definitive != (tc.verdict == definitive) || d.Transient != (tc.verdict == transient) ||
