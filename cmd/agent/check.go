@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"sort"
@@ -105,39 +106,8 @@ func printResult(env *cliEnv, ps *probeSetup, res probe.Result) {
 		if res.Outcome == probe.OutcomeTransient {
 			verdict = "TRANSIENT FAILURE (says nothing about the token; the daemon retries)"
 		}
-		d := res.Diagnosis
-		codes := make([]string, len(d.Codes))
-		for i, c := range d.Codes {
-			codes[i] = fmt.Sprintf("AADSTS%d", c)
-		}
-		fmt.Fprintf(w, "%s: %s\n  Cause: %s", name, verdict, d.Cause)
-		if len(codes) > 0 {
-			fmt.Fprintf(w, " (%s)", strings.Join(codes, ", "))
-		}
-		fmt.Fprintln(w)
-		if d.Explanation != "" {
-			fmt.Fprint(w, wrap(d.Explanation, "  ", 100))
-		} else {
-			fmt.Fprint(w, wrap(res.Message, "  ", 100))
-		}
-		if d.Remediation != "" {
-			fmt.Fprintln(w, "  What to do:")
-			fmt.Fprint(w, wrap(d.Remediation, "    ", 100))
-		}
-		if len(d.Values) > 0 {
-			keys := make([]string, 0, len(d.Values))
-			for k := range d.Values {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			fmt.Fprintln(w, "  Details:")
-			for _, k := range keys {
-				fmt.Fprintf(w, "    %-20s %s\n", k, clean(d.Values[k]))
-			}
-		}
-		if d.LookupURL != "" {
-			fmt.Fprintf(w, "  Reference: %s\n", d.LookupURL)
-		}
+		fmt.Fprintf(w, "%s: %s\n", name, verdict)
+		printDiagnosis(w, res.Diagnosis, res.Message)
 	}
 	printClocks(env, res.Clocks)
 }
@@ -151,4 +121,44 @@ func printClocks(env *cliEnv, c probe.Clocks) {
 	if !c.LastRedemption.IsZero() {
 		fmt.Fprintf(w, "  Inactivity clock: last successful redemption %s.\n", c.LastRedemption.Local().Format(time.RFC3339))
 	}
+}
+
+// printDiagnosis renders a diagnosis: cause and codes, the explanation, what
+// to do, the values the error carried and Microsoft's reference page.
+func printDiagnosis(w io.Writer, d probe.Diagnosis, fallback string) {
+	codes := make([]string, len(d.Codes))
+	for i, c := range d.Codes {
+		codes[i] = fmt.Sprintf("AADSTS%d", c)
+	}
+	fmt.Fprintf(w, "  Cause: %s", d.Cause)
+	if len(codes) > 0 {
+		fmt.Fprintf(w, " (%s)", strings.Join(codes, ", "))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprint(w, wrap(orDefault(d.Explanation, fallback), "  ", 100))
+	if d.Remediation != "" {
+		fmt.Fprintln(w, "  What to do:")
+		fmt.Fprint(w, wrap(d.Remediation, "    ", 100))
+	}
+	if len(d.Values) > 0 {
+		keys := make([]string, 0, len(d.Values))
+		for k := range d.Values {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		fmt.Fprintln(w, "  Details:")
+		for _, k := range keys {
+			fmt.Fprintf(w, "    %-20s %s\n", k, clean(d.Values[k]))
+		}
+	}
+	if d.LookupURL != "" {
+		fmt.Fprintf(w, "  Reference: %s\n", d.LookupURL)
+	}
+}
+
+func orDefault(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
 }

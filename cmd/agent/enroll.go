@@ -70,10 +70,12 @@ func runEnroll(env *cliEnv, args []string) int {
 		// A device code sign-in refused by policy most often means the
 		// tenant blocks that flow: the hint lets the diagnosis say so.
 		d := probe.Hints{DeviceCodeSession: !useAuthCode}.DiagnoseError(err)
-		if d.Recognized() && d.Explanation != "" {
-			return fail(env, 1, "enrollment failed: %s\n  %s\n  %s", probe.RedactCredentials(err.Error()), d.Explanation, d.Remediation)
+		if !d.Recognized() {
+			return fail(env, 1, "enrollment failed: %s", probe.RedactCredentials(err.Error()))
 		}
-		return fail(env, 1, "enrollment failed: %s", probe.RedactCredentials(err.Error()))
+		fmt.Fprintf(env.stderr, "tokenhealth: enrollment of %s (%s) failed\n", ps.target.DisplayName(), ps.target.TenantID)
+		printDiagnosis(env.stderr, d, probe.RedactCredentials(err.Error()))
+		return 1
 	}
 	printEnrollment(env, ps, rec)
 
