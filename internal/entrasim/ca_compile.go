@@ -56,11 +56,12 @@ type signInFrequency struct {
 	secondaryOnly bool
 }
 
+// set holds the ids a condition names. graph_evaluate.go builds sets too.
 type set map[string]bool
 
 func newSet(items []string, lower bool) set {
 	if len(items) == 0 {
-		return nil // most conditions are empty; nil reads like an empty set
+		return nil // most conditions are empty; a nil map reads as empty
 	}
 	s := make(set, len(items))
 	for _, it := range items {
@@ -71,6 +72,8 @@ func newSet(items []string, lower bool) set {
 	}
 	return s
 }
+
+func (s set) has(x string) bool { return s[x] }
 
 // rawPolicy is the Graph conditionalAccessPolicy schema, the fields the
 // simulator evaluates.

@@ -160,24 +160,24 @@ func (c *compiledPolicy) appliesTo(in *caInput) bool {
 	u := in.user
 	guest := u.UserType == "Guest"
 	// Exclusion wins over inclusion.
-	if c.excludeUsers[u.ID] || (c.excludeGuests && guest) || anyIn(c.excludeGroups, u.groupClosure) || anyIn(c.excludeRoles, u.roleClosure) {
+	if c.excludeUsers.has(u.ID) || (c.excludeGuests && guest) || anyIn(c.excludeGroups, u.groupClosure) || anyIn(c.excludeRoles, u.roleClosure) {
 		return false
 	}
-	included := c.includeUsers["all"] || c.includeUsers[u.ID] || (c.includeGuests && guest) ||
-		(c.includeUsers["guestsorexternalusers"] && guest) ||
+	included := c.includeUsers.has("all") || c.includeUsers.has(u.ID) || (c.includeGuests && guest) ||
+		(c.includeUsers.has("guestsorexternalusers") && guest) ||
 		anyIn(c.includeGroups, u.groupClosure) || anyIn(c.includeRoles, u.roleClosure)
 	if !included {
 		return false
 	}
-	if c.userActions || c.excludeApps[in.resourceID] || !(c.includeApps["all"] || c.includeApps[in.resourceID]) {
+	if c.userActions || c.excludeApps.has(in.resourceID) || !(c.includeApps.has("all") || c.includeApps.has(in.resourceID)) {
 		return false
 	}
-	if len(c.clientAppTypes) > 0 && !c.clientAppTypes["all"] && !c.clientAppTypes[ClientAppTypeDesktop] {
+	if len(c.clientAppTypes) > 0 && !c.clientAppTypes.has("all") && !c.clientAppTypes.has(ClientAppTypeDesktop) {
 		return false
 	}
 	if c.hasPlatforms {
 		p := lowerASCII(in.platform)
-		if (p != "" && c.excludePlatforms[p]) || !(c.includePlatforms["all"] || (p != "" && c.includePlatforms[p])) {
+		if (p != "" && c.excludePlatforms.has(p)) || !(c.includePlatforms.has("all") || (p != "" && c.includePlatforms.has(p))) {
 			return false
 		}
 	}
@@ -186,11 +186,11 @@ func (c *compiledPolicy) appliesTo(in *caInput) bool {
 			return false
 		}
 	}
-	if len(c.transferMethods) > 0 && !(c.transferMethods["deviceCodeFlow"] && in.deviceCodeTracked) {
+	if len(c.transferMethods) > 0 && !(c.transferMethods.has("deviceCodeFlow") && in.deviceCodeTracked) {
 		return false
 	}
 	for _, levels := range c.riskLevels {
-		if !levels["none"] { // simulated sign-ins carry no risk
+		if !levels.has("none") { // simulated sign-ins carry no risk
 			return false
 		}
 	}

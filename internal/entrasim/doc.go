@@ -18,10 +18,10 @@
 //
 // # Internal API for the Graph endpoints (graph_*.go)
 //
-// Registering routes: call s.Handle(pattern, ClassGraph, handler) (or
-// HandleFunc) from a method that New calls; add the call in a graph_*.go
-// file's registerGraphRoutes and have it invoked from New (one line, ask the
-// identity owner). Patterns are Go 1.22 ServeMux patterns such as
+// Registering routes: New calls every func(*Server) in graphRouteRegistrars
+// (graph_hook.go) after the identity and admin routes; a graph_*.go file
+// appends its registrar in init and calls s.Handle(pattern, ClassGraph,
+// handler) (or HandleFunc) from it. Patterns are Go 1.22 ServeMux patterns such as
 // "GET /v1.0/identity/conditionalAccess/policies"; they may start with a
 // host ("graph.microsoft.com/v1.0/...") to route by r.Host. Handle wraps the
 // handler in the fault injector for its class, and the root handler applies

@@ -156,6 +156,11 @@ type canary struct {
 
 func newCanary(t testing.TB, s *Server, mode transportMode, tenant string) *canary {
 	t.Helper()
+	return newCanaryApp(t, s, mode, tenant, testApp)
+}
+
+func newCanaryApp(t testing.TB, s *Server, mode transportMode, tenant, appID string) *canary {
+	t.Helper()
 	c := &canary{cache: &memCache{}}
 	var opts []public.Option
 	switch mode {
@@ -167,7 +172,7 @@ func newCanary(t testing.TB, s *Server, mode transportMode, tenant string) *cana
 			public.WithHTTPClient(&http.Client{Transport: s.RedirectTransport(), Timeout: 30 * time.Second}))
 	}
 	opts = append(opts, public.WithCache(c.cache))
-	app, err := public.New(testApp, opts...)
+	app, err := public.New(appID, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,6 +114,7 @@ func New(opts Options) (*Server, error) {
 		s.ordered = append(s.ordered, t)
 	}
 	s.browserSessions = built.browserSessions
+	s.opts.Scenario = nil // the tenants now hold everything; let the parsed scenario go
 	s.events = newEventQueue(built.events, s.log)
 	if s.pki, err = newPKI(opts.ExtraHostNames, s.start); err != nil {
 		return nil, fmt.Errorf("creating CA: %w", err)
