@@ -336,3 +336,24 @@ func TestEnrollConfidentialClientWithCertificate(t *testing.T) {
 		t.Fatalf("missing key file: %v", err)
 	}
 }
+
+// TestEnrollRecordsMFAClaim: a sign-in with MFA is recorded as such, and
+// that token then survives per-user MFA being turned on.
+func TestEnrollRecordsMFAClaim(t *testing.T) {
+	env := newSimEnv(t, false)
+	must(t, env.sim.Tenant(simTenant).Update(func(st *entrasim.TenantState) error {
+		st.Options.InteractiveMFA = true
+		return nil
+	}))
+	tg := env.target(simTenant, simUser)
+	rec := env.enrollDeviceCode(tg)
+	if !rec.TokenHasMFA {
+		t.Fatal("MFA sign-in recorded without an MFA claim")
+	}
+	env.clock.Advance(time.Minute)
+	must(t, env.sim.Tenant(simTenant).SetPerUserMFA(simUser, entrasim.PerUserMFAEnforced))
+	env.clock.Advance(time.Minute)
+	if res := env.prober.Probe(context.Background(), tg); res.Outcome != OutcomeOK {
+		t.Fatalf("a token with an MFA claim failed after per-user MFA was enforced: %s", res.Message)
+	}
+}
