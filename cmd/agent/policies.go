@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -222,7 +223,10 @@ func policiesAnalyze(env *cliEnv, args []string) int {
 	evs := policy.Evaluate(loaded.Policies, loaded.Locations, a.subject)
 	policy.SortByImpact(evs)
 	if a.json {
-		if err := printJSON(env.stdout, analyzeJSON(evs, loaded.Skipped)); err != nil {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // portal paths use ">"; keep them readable
+		if err := enc.Encode(analyzeJSON(evs, loaded.Skipped)); err != nil {
 			return fail(env, 1, "policies analyze: %v", err)
 		}
 		return 0

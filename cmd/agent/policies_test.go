@@ -35,6 +35,9 @@ func TestPoliciesAnalyzeJSON(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
 	}
+	if strings.Contains(out, `\u003e`) {
+		t.Errorf("portal paths are HTML-escaped in the JSON output")
+	}
 	var doc struct {
 		Policies []map[string]json.RawMessage `json:"policies"`
 		Skipped  []struct{ Source, Reason string }

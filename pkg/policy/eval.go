@@ -212,8 +212,9 @@ func judgeControls(p *Policy, sif sifOutcome, pb string, hasMFA bool) controlJud
 		j.controls = append(j.controls, "persistent browser session "+pb+" (browsers only; no effect on a daemon's refresh token)")
 	}
 	// A secondaryAuthentication frequency re-prompts only the MFA step, so
-	// it matters only when MFA is part of the session.
-	mfaInvolved := hasMFA || g.state == ctlUnsatisfiable && containsCause(g.causes, CauseMFA, CauseAuthStrength)
+	// it matters only when MFA is part of the session (the token carries the
+	// claim; a grant demanding MFA without it already breaks the token).
+	mfaInvolved := hasMFA
 	switch {
 	case g.state == ctlUnsatisfiable:
 		j.ifApply, j.causes = ImpactBreaksNow, g.causes
