@@ -47,9 +47,13 @@ func (g *graphAPI) listSignIns(rc *graphRequest) {
 		}
 		return f.match == nil || f.match(s, "")
 	})
+	// Only the records on this page are shaped: logs hold up to the
+	// retention cap and a page is usually a few dozen.
 	showUnknown := preferUnknownEnums(rc.r.Header.Values("Prefer"))
+	start := min(p.offset, len(recs))
+	end := min(start+p.top, len(recs))
 	items := make([]any, len(recs))
-	for i := range recs {
+	for i := start; i < end; i++ {
 		items[i] = rc.signInView(recs[i], showUnknown)
 	}
 	rc.replyPage("auditLogs/signIns", items, p)
