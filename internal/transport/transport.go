@@ -85,7 +85,15 @@ func NewTransport(opts Options) (*http.Transport, error) {
 			ClientSessionCache: tls.NewLRUClientSessionCache(64),
 		},
 		// A custom TLS config or dialer disables HTTP/2 unless forced.
-		ForceAttemptHTTP2:     true,
+		ForceAttemptHTTP2: true,
+		HTTP2: &http.HTTP2Config{
+			// Ping a connection that has been silent this long, and drop it
+			// if the ping is not answered: a connection silently cut by a
+			// NAT or firewall then fails fast instead of stalling a probe
+			// until its deadline.
+			SendPingTimeout: 45 * time.Second,
+			PingTimeout:     15 * time.Second,
+		},
 		MaxIdleConns:          conns * 4,
 		MaxIdleConnsPerHost:   conns,
 		IdleConnTimeout:       5 * time.Minute,
