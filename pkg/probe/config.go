@@ -6,6 +6,25 @@ import (
 	"github.com/tokenhealth/tokenhealth/internal/config"
 )
 
+// Wiring the probe into the daemon (one transport, one prober, one
+// scheduler per process):
+//
+//	hc, err := transport.New(transport.Options{CABundleFile: g.CABundleFile,
+//		ProxyURL: g.ProxyURL, MaxConcurrency: g.MaxConcurrentProbes})
+//	prober, err := probe.NewProber(probe.ProberOptions{Store: db, HTTP: hc,
+//		Clock: clk, Timeout: g.ProbeTimeout.D()})
+//	opts := probe.SchedulerOptions{Clock: clk, Probe: prober.Probe,
+//		OnUpdate: queueUpdate, OnIdP: queueIdP} // both must not block
+//	opts.ApplyConfig(&cfg.Global)
+//	sched, err := probe.NewScheduler(opts)
+//	specs, err := probe.WithStoredStates(db, probe.SpecsFor(cfg))
+//	sched.Set(specs) // again on every reload; prober.Forget(id) for removed tenants
+//	err = sched.Run(ctx) // returns after the shutdown grace
+//
+// An Update becomes findings with u.Findings() and u.ProbeView(); the IdP
+// condition with IdPStatus.Finding(). The policy engine reads the clocks
+// with probe.LoadClocks(db, tenantID) or prober.Clocks(tenantID).
+
 // TargetFor builds a tenant's probe target from the loaded configuration
 // (effective values: defaults and inherited fields already applied, secrets
 // resolved).
