@@ -71,6 +71,18 @@ func init() {
 		b := row[m[1]] - 1
 		pairMarks[b] = append(pairMarks[b], markID(id))
 	}
+	// Index the tables by raw bytes too, so build needs no case folding
+	// for the two-byte dispatch: an upper-case letter shares the entries of
+	// its lower-case twin.
+	for c := 'A'; c <= 'Z'; c++ {
+		lc := c + 'a' - 'A'
+		firstRow[c] = firstRow[lc]
+	}
+	for r := range pairRows {
+		for c := 'A'; c <= 'Z'; c++ {
+			pairRows[r][c] = pairRows[r][c+'a'-'A']
+		}
+	}
 }
 
 // markIndex records the first positions of every mark in one text.
@@ -98,7 +110,7 @@ func putMarkIndex(ix *markIndex) { markIndexPool.Put(ix) }
 // the text's own).
 func (ix *markIndex) build(text string) {
 	for i := 0; i+1 < len(text); i++ {
-		b := pairRows[firstRow[lowerTab[text[i]]]][lowerTab[text[i+1]]]
+		b := pairRows[firstRow[text[i]]][text[i+1]]
 		if b == 0 {
 			continue
 		}

@@ -9,6 +9,8 @@ import "strings"
 
 type valueReader func(s string, at int) (string, bool)
 
+// extractor reads one value; extractors of the same key are adjacent in
+// extractors and the first that finds a value wins.
 type extractor struct {
 	key   string
 	marks []markID
@@ -49,12 +51,14 @@ var extractors = []extractor{
 }
 
 func extractValues(text string, ix *markIndex, into map[string]string) {
+	last := ""
 	for _, ex := range extractors {
-		if _, done := into[ex.key]; done {
+		if ex.key == last {
 			continue // an earlier extractor for the same key won
 		}
 		if v := firstValue(text, ix, ex.marks, ex.read); v != "" {
 			into[ex.key] = v
+			last = ex.key
 		}
 	}
 	if host := errorURIHost(text, ix); host != "" {
