@@ -115,8 +115,9 @@ func diagnoseTransport(err error) (Diagnosis, bool) {
 	var certErr *tls.CertificateVerificationError
 	var unknownAuth x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
+	var invalidCert x509.CertificateInvalidError
 	switch {
-	case errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr):
+	case errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) || errors.As(err, &invalidCert):
 		d := Diagnose("")
 		d.Values[ValueNetwork] = "tls"
 		d.Explanation = "TLS certificate verification failed: the agent does not trust the certificate it was shown " +

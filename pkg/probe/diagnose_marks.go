@@ -42,7 +42,7 @@ func mark(s string) markID { return marks(s)[0] }
 
 const (
 	maxMarks       = 160
-	maxHitsPerMark = 8 // later occurrences of one mark add nothing in practice
+	maxHitsPerMark = 16 // later occurrences of one mark add nothing in practice
 )
 
 var (
