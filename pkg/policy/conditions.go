@@ -23,6 +23,8 @@ func usersCondition(u *UsersCondition, s *Subject) (Tri, string) {
 	switch {
 	case incl != "" && exclUnknown != "":
 		return Unknown, "user included by " + incl + ", but exclusion unknown: " + exclUnknown
+	case incl == matchAllUsers:
+		return True, reasonAllUsers
 	case incl != "":
 		return True, "user included by " + incl
 	case inclUnknown != "":
@@ -40,7 +42,7 @@ func matchPrincipals(s *Subject, users, groups, roles StringList, guests *Guests
 	for _, id := range users {
 		switch {
 		case strings.EqualFold(id, "All"):
-			return "All users", ""
+			return matchAllUsers, ""
 		case strings.EqualFold(id, "None"):
 		case strings.EqualFold(id, "GuestsOrExternalUsers"):
 			if s.IsGuest {
@@ -118,8 +120,21 @@ func applicationsCondition(a *ApplicationsCondition, s *Subject) (Tri, string) {
 	case exc == Unknown:
 		return Unknown, "resource included (" + incWhy + "), but exclusion unknown: " + excWhy
 	}
+	if incWhy == matchAllResources {
+		return True, reasonAllResources
+	}
 	return True, "resource included: " + incWhy
 }
+
+// Reasons for the common "All" cases are constants: most policies in a
+// tenant target all users and all resources, and building these strings
+// per evaluation was the evaluator's largest allocation.
+const (
+	matchAllUsers      = "All users"
+	reasonAllUsers     = "user included by " + matchAllUsers
+	matchAllResources  = "All resources"
+	reasonAllResources = "resource included: " + matchAllResources
+)
 
 func appListMatch(list StringList, s *Subject) (Tri, string) {
 	if len(list) == 0 {
@@ -131,7 +146,7 @@ func appListMatch(list StringList, s *Subject) (Tri, string) {
 		var w string
 		switch {
 		case strings.EqualFold(id, "All"):
-			t, w = True, "All resources"
+			t, w = True, matchAllResources
 		case strings.EqualFold(id, "None"):
 			t, w = False, "None"
 		case strings.EqualFold(id, "Office365"), strings.EqualFold(id, "MicrosoftAdminPortals"):
@@ -169,7 +184,7 @@ func clientAppTypesCondition(types StringList, s *Subject) (Tri, string) {
 		return True, "all client app types"
 	}
 	if types.hasFold(s.ClientAppType) {
-		return True, "client app type " + s.ClientAppType + " included"
+		return True, s.cached.clientTypeIncluded
 	}
 	for _, t := range types {
 		if !knownClientAppTypes[strings.ToLower(t)] {
@@ -193,7 +208,7 @@ func platformsCondition(p *PlatformsCondition, s *Subject) (Tri, string) {
 		return True, ""
 	}
 	if p.ExcludePlatforms.hasFold("all") || p.ExcludePlatforms.hasFold(s.DevicePlatform) {
-		return False, "device platform " + s.DevicePlatform + " excluded"
+		return False, s.cached.platformExcluded
 	}
 	if len(p.IncludePlatforms) == 0 || p.IncludePlatforms.hasFold("all") || p.IncludePlatforms.hasFold(s.DevicePlatform) {
 		for _, v := range p.ExcludePlatforms {
@@ -201,7 +216,7 @@ func platformsCondition(p *PlatformsCondition, s *Subject) (Tri, string) {
 				return Unknown, "excluded platform value " + v + " is unknown"
 			}
 		}
-		return True, "device platform " + s.DevicePlatform + " included"
+		return True, s.cached.platformIncluded
 	}
 	for _, v := range p.IncludePlatforms {
 		if !knownPlatforms[strings.ToLower(v)] {

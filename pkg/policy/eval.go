@@ -116,8 +116,9 @@ func (e *Engine) Evaluate(s Subject) []Evaluation {
 	s = s.withDefaults()
 	lc := newLocCtx(&s)
 	out := make([]Evaluation, len(e.policies))
+	arena := make([]string, 0, 5*len(e.policies))
 	for i := range e.policies {
-		out[i] = e.evaluate(&e.policies[i], &s, &lc)
+		out[i] = e.evaluate(&e.policies[i], &s, &lc, &arena)
 	}
 	return out
 }
@@ -128,38 +129,69 @@ func Evaluate(policies []Policy, locations []NamedLocation, s Subject) []Evaluat
 }
 
 // verdict accumulates per-condition answers: any false makes the policy not
-// apply, otherwise any unknown makes it unknown.
+// apply, otherwise any unknown makes it unknown. Answers are kept in
+// fixed arrays on the stack (evaluate records at most 12) and copied once
+// into the evaluation's shared reasons arena.
 type verdict struct {
-	neg, unk, pos []string
+	neg, unk, pos reasonList
+}
+
+type reasonList struct {
+	fixed    [12]string
+	n        int
+	overflow []string // only if a future condition pushes past fixed
+}
+
+func (l *reasonList) add(why string) {
+	if l.n < len(l.fixed) {
+		l.fixed[l.n] = why
+		l.n++
+		return
+	}
+	l.overflow = append(l.overflow, why)
+}
+
+func (l *reasonList) len() int { return l.n + len(l.overflow) }
+
+func (l *reasonList) appendTo(dst []string) []string {
+	return append(append(dst, l.fixed[:l.n]...), l.overflow...)
 }
 
 func (v *verdict) add(t Tri, why string) {
-	if v.pos == nil {
-		v.pos = make([]string, 0, 8)
-	}
 	switch t {
 	case False:
-		v.neg = append(v.neg, why)
+		v.neg.add(why)
 	case Unknown:
-		v.unk = append(v.unk, why)
+		v.unk.add(why)
 	default:
 		if why != "" {
-			v.pos = append(v.pos, why)
+			v.pos.add(why)
 		}
 	}
 }
 
-func (v *verdict) result() (Tri, []string) {
+// result copies the reasons that explain the answer into *arena and
+// returns them as a capped sub-slice (appending to it never touches the
+// next policy's reasons).
+func (v *verdict) result(arena *[]string) (Tri, []string) {
+	start := len(*arena)
+	var t Tri
 	switch {
-	case len(v.neg) > 0:
-		return False, v.neg
-	case len(v.unk) > 0:
-		return Unknown, append(v.unk, v.pos...)
+	case v.neg.len() > 0:
+		t = False
+		*arena = v.neg.appendTo(*arena)
+	case v.unk.len() > 0:
+		t = Unknown
+		*arena = v.pos.appendTo(v.unk.appendTo(*arena))
+	default:
+		t = True
+		*arena = v.pos.appendTo(*arena)
 	}
-	return True, v.pos
+	end := len(*arena)
+	return t, (*arena)[start:end:end]
 }
 
-func (e *Engine) evaluate(cp *compiledPolicy, s *Subject, lc *locCtx) Evaluation {
+func (e *Engine) evaluate(cp *compiledPolicy, s *Subject, lc *locCtx, arena *[]string) Evaluation {
 	p := cp.p
 	ev := Evaluation{Policy: p.Ref(), Def: p, SignInFrequencySeconds: cp.sif.seconds, PersistentBrowser: cp.pb}
 	var v verdict
@@ -188,7 +220,7 @@ func (e *Engine) evaluate(cp *compiledPolicy, s *Subject, lc *locCtx) Evaluation
 		v.add(riskCondition("sign-in", c.SignInRiskLevels, s.SignInRisk))
 		v.add(riskCondition("insider", cp.insiderLevels, s.InsiderRisk))
 	}
-	ev.Applies, ev.Reasons = v.result()
+	ev.Applies, ev.Reasons = v.result(arena)
 	e.applyState(cp, s, &ev)
 	return ev
 }

@@ -186,3 +186,25 @@ func TestSortByImpact(t *testing.T) {
 }
 
 func pref(name string) health.PolicyRef { return health.PolicyRef{ID: name, DisplayName: name} }
+
+func TestVerdictKeepsEveryReason(t *testing.T) {
+	var v verdict
+	var want []string
+	for i := range 15 {
+		r := "unknown " + string(rune('a'+i))
+		v.add(Unknown, r)
+		want = append(want, r)
+	}
+	v.add(True, "positive")
+	want = append(want, "positive")
+	arena := make([]string, 0, 2)
+	got, reasons := v.result(&arena)
+	if got != Unknown || !slices.Equal(reasons, want) {
+		t.Fatalf("got %v %q", got, reasons)
+	}
+	// The returned slice is capped: appending cannot clobber the arena.
+	_ = append(reasons, "x")
+	if len(arena) != len(want) {
+		t.Fatalf("arena length %d", len(arena))
+	}
+}

@@ -49,6 +49,14 @@ type Subject struct {
 	// Names maps directory object ids (groups, roles, users) to display
 	// names, used only to make reasons readable.
 	Names map[string]string
+
+	cached subjectReasons // filled by withDefaults, once per Evaluate
+}
+
+// subjectReasons are reason strings that depend only on the subject, built
+// once per evaluation instead of once per policy.
+type subjectReasons struct {
+	clientTypeIncluded, platformIncluded, platformExcluded string
 }
 
 // withDefaults fills the documented defaults for a platform server.
@@ -61,6 +69,11 @@ func (s Subject) withDefaults() Subject {
 	}
 	if s.DevicePlatform == "" {
 		s.DevicePlatform = PlatformLinux
+	}
+	s.cached = subjectReasons{
+		clientTypeIncluded: "client app type " + s.ClientAppType + " included",
+		platformIncluded:   "device platform " + s.DevicePlatform + " included",
+		platformExcluded:   "device platform " + s.DevicePlatform + " excluded",
 	}
 	return s
 }
