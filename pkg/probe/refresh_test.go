@@ -94,6 +94,9 @@ func TestProbeDiagnosesWhatBrokeTheToken(t *testing.T) {
 				if res.Diagnosis.Values[ValueMaxLifetimeSeconds] != "43200" {
 					t.Errorf("limit = %q, want 43200", res.Diagnosis.Values[ValueMaxLifetimeSeconds])
 				}
+				if res.Diagnosis.Values[ValueIssuedAt] == "" {
+					t.Error("the issue time the 70043 carries was not extracted")
+				}
 				if res.Clocks.InteractiveSignInSource != SignInSourceAuthTime {
 					t.Errorf("sign-in clock source %q", res.Clocks.InteractiveSignInSource)
 				}
@@ -105,6 +108,7 @@ func TestProbeDiagnosesWhatBrokeTheToken(t *testing.T) {
 				must(t, env.sim.Tenant(simTenant).ChangePassword(simUser, env.clock.Now()))
 			},
 			wantCauses: []Cause{CausePasswordChanged},
+			check:      wantTokensValidFrom,
 		},
 		{
 			name: "sessions revoked",
@@ -112,6 +116,7 @@ func TestProbeDiagnosesWhatBrokeTheToken(t *testing.T) {
 				must(t, env.sim.Tenant(simTenant).RevokeSessions(simUser, env.clock.Now()))
 			},
 			wantCauses: []Cause{CauseTokenRevoked, CausePasswordChanged},
+			check:      wantTokensValidFrom,
 		},
 		{
 			name: "account disabled",
@@ -190,6 +195,21 @@ func TestProbeDiagnosesWhatBrokeTheToken(t *testing.T) {
 				t.Error("the refresh token reached the probe history")
 			}
 		})
+	}
+}
+
+// wantTokensValidFrom: a 50173 body carries the user's TokensValidFrom,
+// which moved to the (virtual) time of the change, one minute after the
+// healthy probe at the start.
+func wantTokensValidFrom(t *testing.T, res Result) {
+	t.Helper()
+	v := res.Diagnosis.Values[ValueTokensValidFrom]
+	at, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		t.Fatalf("tokensValidFrom %q: %v", v, err)
+	}
+	if want := res.Time.Add(-time.Minute); !at.Equal(want) {
+		t.Errorf("tokensValidFrom %s, want %s", at, want)
 	}
 }
 
