@@ -23,8 +23,17 @@ type signer struct {
 	header string // base64url of the fixed JOSE header
 }
 
-func newSigner() (*signer, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+// newSigner creates the RS256 key. Entra's signing keys are 2048-bit; a
+// smaller key (Options.SigningKeyBits) only serves load tests, where RSA
+// signing dominates the cost of a grant.
+func newSigner(bits int) (*signer, error) {
+	if bits == 0 {
+		bits = 2048
+	}
+	if bits != 1024 && bits != 2048 && bits != 3072 && bits != 4096 {
+		return nil, fmt.Errorf("signing key size %d: want 1024, 2048, 3072 or 4096 bits", bits)
+	}
+	key, err := rsa.GenerateKey(rand.Reader, bits)
 	if err != nil {
 		return nil, err
 	}

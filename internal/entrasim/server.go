@@ -39,7 +39,11 @@ type Options struct {
 	// (defaults DefaultSignInMaxRecords and DefaultSignInRetention).
 	SignInMaxRecords int
 	SignInRetention  time.Duration
-	Logger           *slog.Logger
+	// SigningKeyBits is the RS256 key size (default 2048, as Entra). Load
+	// tests may choose 1024: each grant signs two tokens, and RSA signing
+	// is most of a grant's cost.
+	SigningKeyBits int
+	Logger         *slog.Logger
 }
 
 // Server is one simulated Entra ID + Graph service for many tenants. See
@@ -119,7 +123,7 @@ func New(opts Options) (*Server, error) {
 	if s.pki, err = newPKI(opts.ExtraHostNames, s.start); err != nil {
 		return nil, fmt.Errorf("creating CA: %w", err)
 	}
-	if s.sign, err = newSigner(); err != nil {
+	if s.sign, err = newSigner(opts.SigningKeyBits); err != nil {
 		return nil, fmt.Errorf("creating signing key: %w", err)
 	}
 	s.rtKey = make([]byte, 32)
