@@ -63,6 +63,12 @@ type SchedulerOptions struct {
 	JitterPercent float64
 	MaxConcurrent int // probes in flight; default 32
 
+	// FailingInterval is the probe interval of a failing tenant when longer
+	// than its own: a dead token re-probed every few minutes only fills the
+	// customer's sign-in log with failures, while a fix (policy change,
+	// re-enrollment, which probes at once) is still seen within it.
+	FailingInterval time.Duration // default 1h
+
 	BackoffInitial time.Duration // default 1m
 	BackoffMax     time.Duration // default 15m
 
@@ -112,6 +118,7 @@ func (o *SchedulerOptions) defaults() error {
 	if o.MaxConcurrent <= 0 {
 		o.MaxConcurrent = 32
 	}
+	setDur(&o.FailingInterval, time.Hour)
 	setDur(&o.BackoffInitial, time.Minute)
 	setDur(&o.BackoffMax, 15*time.Minute)
 	if o.UnreachableAfterFailures <= 0 {
@@ -292,10 +299,14 @@ func (s *Scheduler) signal() {
 }
 
 func (s *Scheduler) interval(e *entry) time.Duration {
+	iv := s.opts.Interval
 	if e.spec.Interval > 0 {
-		return e.spec.Interval
+		iv = e.spec.Interval
 	}
-	return s.opts.Interval
+	if e.state == StateFailing {
+		iv = max(iv, s.opts.FailingInterval)
+	}
+	return iv
 }
 
 // nextRegular is the next probe time after a conclusive attempt.

@@ -256,20 +256,28 @@ func contains[T comparable](list []T, v T) bool {
 
 func TestSchedulerDefinitiveFailsAtOnceAndReenrollResets(t *testing.T) {
 	out := OutcomeDefinitive
-	h := newHarness(t, SchedulerOptions{Interval: 10 * time.Minute, UnreachableAfterFailures: 3}, 1,
-		func(string, time.Time) Outcome { return out })
+	h := newHarness(t, SchedulerOptions{Interval: 10 * time.Minute, Jitter: time.Minute, FailingInterval: time.Hour,
+		UnreachableAfterFailures: 3}, 1, func(string, time.Time) Outcome { return out })
 	h.advance(2*time.Minute, 5*time.Second)
 	if st := h.statesOf(tenantID(0)); len(st) != 1 || st[0] != StateFailing {
 		t.Fatalf("states after one definitive failure: %v, want [failing]", st)
 	}
+	// A failing tenant is re-probed at the failing interval, not every 10 min.
+	h.advance(3*time.Hour, 30*time.Second)
+	for i, g := range gaps(h.f.callsOf(tenantID(0))) {
+		if g < 59*time.Minute || g > 61*time.Minute+30*time.Second {
+			t.Errorf("gap %d between probes of a failing tenant: %s, want about 1h", i, g)
+		}
+	}
+	calls := len(h.f.callsOf(tenantID(0)))
 	out = OutcomeOK
 	if !h.s.Reenrolled(tenantID(0)) {
 		t.Fatal("Reenrolled: unknown tenant")
 	}
 	h.settle()
 	st := h.statesOf(tenantID(0))
-	if len(st) != 2 || st[1] != StateHealthy {
-		t.Fatalf("states after re-enrollment: %v, want [failing healthy] with no wait", st)
+	if len(st) != calls+1 || st[calls] != StateHealthy {
+		t.Fatalf("states after re-enrollment: %v, want failing then healthy with no wait", st)
 	}
 	if h.s.Reenrolled("11111111-1111-1111-1111-111111111111") {
 		t.Error("Reenrolled reported an unknown tenant as known")
