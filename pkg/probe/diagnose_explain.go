@@ -37,6 +37,9 @@ func (h Hints) addDetail(d *Diagnosis, code int, ix *markIndex) {
 			extra = append(extra, "Tenant: "+v[ValueTenant]+".")
 		}
 	}
+	if ids := v[ValueCAPolicyIDs]; ids != "" {
+		extra = append(extra, "The claims challenge names the Conditional Access policies to satisfy: "+ids+".")
+	}
 	if code == 53003 && (h.DeviceCodeSession || mentionsDeviceCodeFlow(ix)) {
 		v[ValueAuthFlow] = "deviceCode"
 		d.ReEnroll = true

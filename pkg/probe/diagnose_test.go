@@ -97,6 +97,9 @@ var samples = []sample{
 	{file: "50076_lowercase_prefix.txt", cause: CauseMFARequired, verdict: definitive, reEnroll: true, codes: []int{50076}},
 	{file: "url_encoded_json_50076.txt", cause: CauseMFARequired, verdict: definitive, reEnroll: true, codes: []int{50076},
 		oauthErr: "interaction_required", subErr: "basic_action", values: map[string]string{ValueResourceID: "00000003-0000-0000-c000-000000000000"}},
+	{file: "50076_claims_challenge_capolids.json", cause: CauseMFARequired, verdict: definitive, reEnroll: true, codes: []int{50076},
+		oauthErr: "interaction_required", subErr: "basic_action", values: map[string]string{
+			ValueCAPolicyIDs: "8a1f6c2e-3b4d-4e5f-9a6b-7c8d9e0f1a2b,9b2e7d3f-4c5e-4f6a-8b7c-8d9e0f1a2b3c"}},
 	{file: "50079_registration.txt", cause: CauseMFARequired, verdict: definitive, reEnroll: true, codes: []int{50079},
 		oauthErr: "interaction_required", subErr: "basic_action"},
 	{file: "50074_strong_auth.txt", cause: CauseMFARequired, verdict: definitive, reEnroll: true, codes: []int{50074}, oauthErr: "interaction_required", subErr: "basic_action"},

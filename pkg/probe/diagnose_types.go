@@ -135,4 +135,5 @@ const (
 	ValueGraphError         = "graphError"
 	ValueAuthFlow           = "authenticationFlow" // "deviceCode" when the text or hints say so
 	ValueNetwork            = "network"            // the network failure recognised
+	ValueCAPolicyIDs        = "caPolicyIds"        // comma-separated, from a claims challenge's "capolids"
 )

@@ -61,6 +61,9 @@ func extractValues(text string, ix *markIndex, into map[string]string) {
 			last = ex.key
 		}
 	}
+	if ids := caPolicyIDs(text, ix); ids != "" {
+		into[ValueCAPolicyIDs] = ids
+	}
 	if host := errorURIHost(text, ix); host != "" {
 		into[ValueErrorHost] = host
 	}
@@ -213,6 +216,42 @@ func readIP(s string, at int) (string, bool) {
 		end++
 	}
 	return s[at:end], dots >= 2
+}
+
+var markCAPolIDs = mark("capolids")
+
+// caPolicyIDs reads the Conditional Access policy ids of a claims challenge
+// ({"access_token":{"capolids":{"essential":true,"values":["id1","id2"]}}}):
+// Entra names there the policies the new token must satisfy, which tells
+// the operator which policy to look at.
+func caPolicyIDs(s string, ix *markIndex) string {
+	for _, p := range ix.hits(markCAPolIDs) {
+		at := int(p) + len("capolids")
+		v := strings.Index(s[at:min(len(s), at+80)], "values")
+		if v < 0 {
+			continue
+		}
+		at = skipSeparators(s, at+v+len("values"))
+		if at >= len(s) || s[at] != '[' {
+			continue
+		}
+		var ids []string
+		for at++; at < len(s) && len(ids) < 16; {
+			for at < len(s) && (s[at] == ' ' || s[at] == ',' || s[at] == '"' || s[at] == '\'') {
+				at++
+			}
+			id, ok := readID(s, at)
+			if !ok || len(id) != 36 {
+				break
+			}
+			ids = append(ids, id)
+			at += len(id)
+		}
+		if len(ids) > 0 {
+			return strings.Join(ids, ",")
+		}
+	}
+	return ""
 }
 
 var markErrorURI = mark("/error?code=")
