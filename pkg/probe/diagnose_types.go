@@ -8,11 +8,15 @@
 // returns into a Diagnosis. It is pure: no I/O, no clock, no globals that
 // change, so the same input always gives the same output.
 //
-// Entry points:
+// Classifier entry points:
 //
 //	Diagnose(text) / DiagnoseError(err)       classify
 //	Hints{...}.Diagnose / .DiagnoseError      classify with what the caller knows
 //	ParseAADError(err)                        structured fields of an MSAL CallErr
+//	RedactCredentials(s)                      free text with tokens and secrets cut out
+//	LookupURLFor(code)                        Microsoft's page for an AADSTS code
+//
+// Diagnosis.Values keys are the Value* constants.
 package probe
 
 // Cause names why a token request failed, in terms an operator can act on.
