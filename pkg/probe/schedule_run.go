@@ -194,6 +194,10 @@ func (s *Scheduler) handle(jr jobResult) {
 			s.opts.OnIdP(idp)
 		}
 	}
+	if upd.State != upd.Previous {
+		s.opts.Logger.Info("tenant probe state changed", "tenant", upd.TenantID, "name", upd.Name,
+			"from", upd.Previous, "to", upd.State, "cause", r.Diagnosis.Cause, "codes", r.Diagnosis.Codes)
+	}
 	if s.opts.OnUpdate != nil {
 		s.opts.OnUpdate(upd)
 	}
