@@ -104,8 +104,9 @@ func (f *FaultInjector) Wrap(class EndpointClass, h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		if f.clock.Now().Before(spec.OutageUntil) {
-			writeFault(w, class, http.StatusServiceUnavailable, -1)
+		now := f.clock.Now()
+		if now.Before(spec.OutageUntil) {
+			writeFault(w, class, http.StatusServiceUnavailable, -1, now)
 			return
 		}
 		switch {
@@ -125,13 +126,13 @@ func (f *FaultInjector) Wrap(class EndpointClass, h http.Handler) http.Handler {
 		}
 		switch {
 		case hit(spec.ThrottleRate):
-			writeFault(w, class, http.StatusTooManyRequests, spec.RetryAfter)
+			writeFault(w, class, http.StatusTooManyRequests, spec.RetryAfter, now)
 		case hit(spec.ErrorRate):
 			status := spec.ErrorStatus
 			if status < 500 || status > 599 {
 				status = http.StatusServiceUnavailable
 			}
-			writeFault(w, class, status, -1)
+			writeFault(w, class, status, -1, now)
 		default:
 			h.ServeHTTP(w, r)
 		}
@@ -165,13 +166,13 @@ func resetConnection(w http.ResponseWriter) {
 
 // writeFault answers in the error format of the endpoint class so clients
 // exercise their real error paths.
-func writeFault(w http.ResponseWriter, class EndpointClass, status, retryAfter int) {
+func writeFault(w http.ResponseWriter, class EndpointClass, status, retryAfter int, now time.Time) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	if retryAfter >= 0 && status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 	}
 	w.WriteHeader(status)
-	now := time.Now().UTC()
+	now = now.UTC()
 	switch class {
 	case ClassToken:
 		code, e, msg := 90033, "temporarily_unavailable", "A transient error has occurred. Please try again."

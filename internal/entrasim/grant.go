@@ -48,20 +48,20 @@ func (s *Server) newTokenRequest(r *http.Request, t *Tenant) *tokenRequest {
 // clientPlatform maps MSAL's x-client-os header (Go: runtime.GOOS; Python:
 // sys.platform) or the user agent to a CA device platform.
 func clientPlatform(r *http.Request) string {
-	os := strings.ToLower(r.Header.Get("x-client-os"))
-	if os == "" {
-		os = strings.ToLower(r.UserAgent())
+	hint := strings.ToLower(r.Header.Get("x-client-os"))
+	if hint == "" {
+		hint = strings.ToLower(r.UserAgent())
 	}
 	switch {
-	case strings.Contains(os, "android"):
+	case strings.Contains(hint, "android"):
 		return "android"
-	case strings.Contains(os, "ios") || strings.Contains(os, "iphone"):
+	case strings.Contains(hint, "ios") || strings.Contains(hint, "iphone"):
 		return "iOS"
-	case strings.Contains(os, "win"):
+	case strings.Contains(hint, "win"):
 		return "windows"
-	case strings.Contains(os, "darwin") || strings.Contains(os, "mac"):
+	case strings.Contains(hint, "darwin") || strings.Contains(hint, "mac"):
 		return "macOS"
-	case strings.Contains(os, "linux"):
+	case strings.Contains(hint, "linux"):
 		return "linux"
 	}
 	return ""

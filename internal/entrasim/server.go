@@ -29,8 +29,9 @@ var DefaultStart = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 type Options struct {
 	// Scenario to load; nil loads the embedded demo scenario.
 	Scenario *Scenario
-	// Clock is the virtual clock to share with an in-process agent. When
-	// nil the server creates one at the scenario's start running at Speed.
+	// Clock is the virtual clock to share with an in-process agent; the
+	// scenario's relative times then count from its time at New. When nil
+	// the server creates one at the scenario's start running at Speed.
 	Clock *clock.Virtual
 	Speed float64
 	// ExtraHostNames are added to the certificate's names (DNS or IP).
@@ -72,6 +73,15 @@ type Server struct {
 	mu       sync.Mutex
 	listener net.Listener
 	httpSrv  *http.Server
+	onClose  []func()
+}
+
+// OnClose registers f to run when Close is called, so that state kept
+// outside the Server (such as a registry keyed by *Server) can be released.
+func (s *Server) OnClose(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onClose = append(s.onClose, f)
 }
 
 // New builds the simulator from the scenario. It does not listen: call
@@ -186,8 +196,12 @@ func (s *Server) Listen(addr string) error {
 // Close stops the listener and drops open connections.
 func (s *Server) Close() error {
 	s.mu.Lock()
-	srv := s.httpSrv
+	srv, hooks := s.httpSrv, s.onClose
+	s.onClose = nil
 	s.mu.Unlock()
+	for _, f := range hooks {
+		f()
+	}
 	if srv == nil {
 		return nil
 	}
