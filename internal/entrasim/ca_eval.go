@@ -22,6 +22,7 @@ const everyTimeSkew = 5 * time.Minute
 type caInput struct {
 	user        *User
 	resourceID  string // the cloud app: Graph for graph scopes
+	clientID    string // the requesting app; policies may name it too
 	platform    string // android, iOS, windows, macOS, linux; "" unknown
 	ip          netip.Addr
 	country     string
@@ -169,7 +170,13 @@ func (c *compiledPolicy) appliesTo(in *caInput) bool {
 	if !included {
 		return false
 	}
-	if c.userActions || c.excludeApps.has(in.resourceID) || !(c.includeApps.has("all") || c.includeApps.has(in.resourceID)) {
+	// Target resources are matched on the resource (Graph) and, since Graph
+	// documents includeApplications as "client IDs (appId)", on the
+	// requesting app as well. "Office365" does not include Microsoft Graph.
+	if c.userActions || c.excludeApps.has(in.resourceID) || (in.clientID != "" && c.excludeApps.has(in.clientID)) {
+		return false
+	}
+	if !(c.includeApps.has("all") || c.includeApps.has(in.resourceID) || (in.clientID != "" && c.includeApps.has(in.clientID))) {
 		return false
 	}
 	if len(c.clientAppTypes) > 0 && !c.clientAppTypes.has("all") && !c.clientAppTypes.has(ClientAppTypeDesktop) {

@@ -67,6 +67,9 @@ func TestEvaluateCA(t *testing.T) {
 		{"guests only", caPolicy("enabled", `{"includeUsers":["GuestsOrExternalUsers"]}`, "", blockCtl, ""), def, "notApplied", 0},
 		{"browser only", `{"displayName":"P","state":"enabled","conditions":{"users":{"includeUsers":["All"]},"applications":{"includeApplications":["All"]},"clientAppTypes":["browser"]},"grantControls":` + blockCtl + `}`, def, "notApplied", 0},
 		{"graph excluded", `{"displayName":"P","state":"enabled","conditions":{"users":{"includeUsers":["All"]},"applications":{"includeApplications":["All"],"excludeApplications":["00000003-0000-0000-c000-000000000000"]},"clientAppTypes":["all"]},"grantControls":` + blockCtl + `}`, def, "notApplied", 0},
+		{"client app named", `{"displayName":"P","state":"enabled","conditions":{"users":{"includeUsers":["All"]},"applications":{"includeApplications":["` + testApp + `"]},"clientAppTypes":["all"]},"grantControls":` + blockCtl + `}`, def, "failure", 53003},
+		{"client app excluded", `{"displayName":"P","state":"enabled","conditions":{"users":{"includeUsers":["All"]},"applications":{"includeApplications":["All"],"excludeApplications":["` + testApp + `"]},"clientAppTypes":["all"]},"grantControls":` + blockCtl + `}`, def, "notApplied", 0},
+		{"Office365 does not cover Graph", `{"displayName":"P","state":"enabled","conditions":{"users":{"includeUsers":["All"]},"applications":{"includeApplications":["Office365"]},"clientAppTypes":["all"]},"grantControls":` + blockCtl + `}`, def, "notApplied", 0},
 		{"inside IPv4 location", caPolicy("enabled", allUsers, `,"locations":{"includeLocations":["`+locID+`"]}`, blockCtl, ""), req{ip: "10.1.2.3"}, "failure", 53003},
 		{"outside IPv4 location", caPolicy("enabled", allUsers, `,"locations":{"includeLocations":["`+locID+`"]}`, blockCtl, ""), def, "notApplied", 0},
 		{"all except trusted, from trusted", caPolicy("enabled", allUsers, `,"locations":{"includeLocations":["All"],"excludeLocations":["AllTrusted"]}`, blockCtl, ""), req{ip: "10.1.9.9"}, "notApplied", 0},
@@ -116,7 +119,7 @@ func TestEvaluateCA(t *testing.T) {
 			s.Tenant(testTenant).View(func(st *TenantState) {
 				ip := netip.MustParseAddr(tc.req.ip)
 				in := &caInput{
-					user: st.Users[testUser], resourceID: GraphAppID, platform: tc.req.platform, ip: ip,
+					user: st.Users[testUser], resourceID: GraphAppID, clientID: testApp, platform: tc.req.platform, ip: ip,
 					country: st.countryOf(ip), interactive: tc.req.inter, deviceCodeTracked: tc.req.tracked,
 					authTime: now.Add(-tc.req.age), now: now, locations: st.locIndex,
 				}

@@ -158,7 +158,7 @@ func (s *Server) decideDelegated(st *TenantState, tr *tokenRequest, g delegatedG
 	}
 	out.scp, out.scopeEcho, out.resource, out.wantRT = res.scp, res.echo, res.resourceID, res.offline
 	in := &caInput{
-		user: u, resourceID: res.resourceID, platform: tr.platform, ip: tr.ip,
+		user: u, resourceID: res.resourceID, clientID: app.AppID, platform: tr.platform, ip: tr.ip,
 		country: st.countryOf(tr.ip), interactive: g.interactive,
 		deviceCodeTracked: g.flow == FlowDeviceCode,
 		authTime:          g.authTime, mfaTime: g.mfaTime,
