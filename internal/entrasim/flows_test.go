@@ -334,3 +334,45 @@ func refreshTokenFromCache(t *testing.T, c *canary) string {
 	t.Fatal("no refresh token cached")
 	return ""
 }
+
+// TestInteractiveStepUpMFA: when a policy demands MFA at an interactive
+// sign-in, a user with a registered method performs it (amr gets "mfa");
+// a user without one cannot, and the sign-in fails with 50079.
+func TestInteractiveStepUpMFA(t *testing.T) {
+	mfaAll := "policies:\n" + policyYAML("MFA", "enabled", "{includeUsers: [All]}", "{operator: OR, builtInControls: [mfa]}", "")
+	for _, tc := range []struct {
+		name    string
+		methods bool
+		code    int
+	}{{"with a method", true, 0}, {"without a method", false, 50079}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startSim(t, testScenario(t, "", mfaAll))
+			if !tc.methods {
+				_ = s.Tenant(testTenant).Update(func(st *TenantState) error { st.Users[testUser].MFAMethods = nil; return nil })
+			}
+			c := newCanary(t, s, modeA, testTenant)
+			ctx := context.Background()
+			dc, err := c.app.AcquireTokenByDeviceCode(ctx, []string{graphScope})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ar, err := dc.AuthenticationResult(ctx)
+			if tc.code != 0 {
+				if _, b := callErrBody(t, err); b.Codes[0] != tc.code {
+					t.Fatalf("got %v, want %d", b.Codes, tc.code)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if amr := decodeJWTPayload(t, ar.IDToken.RawToken)["amr"]; fmt.Sprint(amr) != "[pwd mfa]" {
+				t.Errorf("amr = %v", amr)
+			}
+			c.acct = ar.Account
+			if _, err := c.refresh(ctx); err != nil {
+				t.Errorf("refresh of the MFA session: %v", err)
+			}
+		})
+	}
+}

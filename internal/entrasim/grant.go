@@ -99,7 +99,7 @@ type grantOutcome struct {
 // sign-in, and answers with tokens or the error.
 func (s *Server) completeDelegated(w http.ResponseWriter, tr *tokenRequest, g delegatedGrant) {
 	var out grantOutcome
-	tr.t.View(func(st *TenantState) { out = s.decideDelegated(st, tr, g) })
+	tr.t.View(func(st *TenantState) { out = s.decideDelegated(st, tr, &g) })
 	s.recordDelegated(tr, g, &out)
 	if out.err != nil {
 		out.err.write(w)
@@ -108,7 +108,7 @@ func (s *Server) completeDelegated(w http.ResponseWriter, tr *tokenRequest, g de
 	s.issueDelegated(w, tr, g, &out)
 }
 
-func (s *Server) decideDelegated(st *TenantState, tr *tokenRequest, g delegatedGrant) (out grantOutcome) {
+func (s *Server) decideDelegated(st *TenantState, tr *tokenRequest, g *delegatedGrant) (out grantOutcome) {
 	errs := tr.errs
 	app := st.Apps[tr.clientID]
 	if u := st.Users[g.userID]; u != nil {
@@ -166,12 +166,19 @@ func (s *Server) decideDelegated(st *TenantState, tr *tokenRequest, g delegatedG
 		now:         tr.now, locations: st.locIndex,
 	}
 	out.ca = evaluateCA(st.Policies, in, errs)
+	perUserOn := u.PerUserMFAState != PerUserMFADisabled && u.PerUserMFAState != ""
+	if g.interactive && in.mfaTime.IsZero() && u.HasMFAMethod() && (out.ca.mfaNeeded || perUserOn) {
+		// Step-up: the user at the sign-in page is prompted for MFA and
+		// completes it with a registered method; the session gets the claim.
+		g.mfaTime, in.mfaTime = tr.now, tr.now
+		out.ca = evaluateCA(st.Policies, in, errs)
+	}
 	if out.ca.err != nil {
 		out.err = out.ca.err
 		return out
 	}
 	out.err = checkPerUserMFA(u, in, errs)
-	out.perUser = u.PerUserMFAState != PerUserMFADisabled
+	out.perUser = perUserOn
 	return out
 }
 
