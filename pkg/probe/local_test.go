@@ -33,7 +33,7 @@ func TestLocalFailureSaysNothingAboutTheToken(t *testing.T) {
 }
 
 // TestLocalFailuresDoNotRaiseTheIdPCondition: the agent's own broken state
-// file is not an identity-provider outage.
+// file is neither an identity-provider outage nor a tenant's problem.
 func TestLocalFailuresDoNotRaiseTheIdPCondition(t *testing.T) {
 	v := clock.NewVirtual(schedStart, 0)
 	s, err := NewScheduler(SchedulerOptions{Clock: v, Seed: 3, Logger: slog.New(slog.DiscardHandler), StartSpread: time.Second,
@@ -52,6 +52,11 @@ func TestLocalFailuresDoNotRaiseTheIdPCondition(t *testing.T) {
 	h.advance(20*time.Minute, 10*time.Second)
 	if st := s.IdP(); st.Unreachable || st.Probed != 0 {
 		t.Errorf("IdP status after local failures: %+v, want untouched", st)
+	}
+	for _, st := range s.Status() {
+		if st.State != StatePending {
+			t.Errorf("tenant %s became %s from local failures", st.TenantID, st.State)
+		}
 	}
 	cancel()
 	v.Advance(time.Minute)

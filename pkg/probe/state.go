@@ -40,8 +40,10 @@ func (db debounce) transition(e *entry, r Result, now time.Time, idpDown bool) S
 		e.transients, e.backoff = 0, 0
 		return StateFailing
 	}
-	// Transient.
-	if idpDown {
+	// Transient. A local failure (the agent's own state file) and a
+	// failure during the global outage belong to the agent or the
+	// identity provider, not to this tenant: its state stands.
+	if idpDown || r.Local {
 		return e.state
 	}
 	if e.transients == 0 {
