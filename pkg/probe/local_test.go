@@ -37,6 +37,7 @@ func TestLocalFailureSaysNothingAboutTheToken(t *testing.T) {
 func TestLocalFailuresDoNotRaiseTheIdPCondition(t *testing.T) {
 	v := clock.NewVirtual(schedStart, 0)
 	s, err := NewScheduler(SchedulerOptions{Clock: v, Seed: 3, Logger: slog.New(slog.DiscardHandler), StartSpread: time.Second,
+		UnreachableAfterFailures: 2, UnreachableAfter: 2 * time.Minute,
 		Probe: func(_ context.Context, tg Target) Result {
 			return Result{TenantID: tg.TenantID, Time: v.Now(), Outcome: OutcomeTransient, Local: true, Message: "local: disk full"}
 		}})
