@@ -36,6 +36,9 @@ func TestMSALLifecycle(t *testing.T) {
 			if atc["scp"] != "Policy.Read.All AuditLog.Read.All" || atc["appid"] != testApp || atc["tid"] != testTenant || atc["oid"] != testUser {
 				t.Errorf("access token claims = %v", atc)
 			}
+			if got := strings.Join(ar.GrantedScopes, " "); got != "https://graph.microsoft.com/Policy.Read.All https://graph.microsoft.com/AuditLog.Read.All "+graphScope {
+				t.Errorf("granted scopes = %q", got)
+			}
 			if tn, cl, err := s.ValidateAccessToken(ar.AccessToken); err != nil || tn.ID != testTenant || cl.UserID != testUser {
 				t.Fatalf("ValidateAccessToken = %v, %+v, %v", tn, cl, err)
 			}

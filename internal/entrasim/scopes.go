@@ -1,6 +1,7 @@
 package entrasim
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -20,6 +21,7 @@ var oidcScopes = map[string]bool{"openid": true, "profile": true, "offline_acces
 func resolveScopes(scope string, app *ClientApp, t *Tenant, errs stsErrors) (scopeResult, *aadError) {
 	res := scopeResult{resourceID: GraphAppID}
 	var perms, echo []string
+	prefix := GraphResource + "/" // as the client named the resource
 	for _, sc := range strings.Fields(scope) {
 		lower := strings.ToLower(sc)
 		if oidcScopes[lower] {
@@ -33,6 +35,7 @@ func resolveScopes(scope string, app *ClientApp, t *Tenant, errs stsErrors) (sco
 				return res, errs.invalidGrant(500011, "The resource principal named "+sc[:i]+" was not found in the tenant named "+t.DisplayName+". This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.")
 			}
 			name = sc[i+1:]
+			prefix = sc[:i+1]
 		}
 		echo = append(echo, sc)
 		perms = append(perms, name)
@@ -69,6 +72,15 @@ func resolveScopes(scope string, app *ClientApp, t *Tenant, errs stsErrors) (sco
 		add(c)
 	}
 	res.scp = strings.Join(granted, " ")
+	// For ".default" Entra answers with the consented permissions it
+	// expanded to, followed by the requested scope itself.
+	if slices.Contains(perms, ".default") {
+		expanded := make([]string, 0, len(granted)+len(echo))
+		for _, g := range granted {
+			expanded = append(expanded, prefix+g)
+		}
+		echo = append(expanded, echo...)
+	}
 	res.echo = strings.Join(echo, " ")
 	return res, nil
 }
