@@ -87,7 +87,7 @@ func (g *graphAPI) getUser(rc *graphRequest) {
 		}
 	})
 	if obj == nil {
-		rc.notFound("user", id)
+		rc.notFound(id)
 		return
 	}
 	out := project(obj, sel, userDefaultProperties)
@@ -159,7 +159,7 @@ func (g *graphAPI) transitiveMemberOf(rc *graphRequest) {
 		}
 	})
 	if !found {
-		rc.notFound("user", id)
+		rc.notFound(id)
 		return
 	}
 	rc.replyPage(fragment, items, p)
@@ -206,7 +206,7 @@ func (g *graphAPI) authenticationRequirements(rc *graphRequest) {
 		}
 	})
 	if state == "" {
-		rc.notFound("user", id)
+		rc.notFound(id)
 		return
 	}
 	rc.reply(map[string]any{

@@ -126,7 +126,7 @@ func (g *graphAPI) evaluate(rc *graphRequest) {
 		}
 	})
 	if !found {
-		rc.notFound("user", req.SignInIdentity.UserID)
+		rc.notFound(req.SignInIdentity.UserID)
 		return
 	}
 	if results == nil {

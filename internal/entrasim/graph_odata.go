@@ -74,7 +74,7 @@ func (rc *graphRequest) badRequest(format string, args ...any) {
 	rc.fail(http.StatusBadRequest, "BadRequest", fmt.Sprintf(format, args...))
 }
 
-func (rc *graphRequest) notFound(what, id string) {
+func (rc *graphRequest) notFound(id string) {
 	rc.fail(http.StatusNotFound, "Request_ResourceNotFound",
 		fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
 }

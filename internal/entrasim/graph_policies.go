@@ -62,7 +62,7 @@ func (g *graphAPI) getPolicy(rc *graphRequest) {
 		}
 	})
 	if out == nil {
-		rc.notFound("conditionalAccessPolicy", id)
+		rc.notFound(id)
 		return
 	}
 	rc.reply(out)
@@ -103,7 +103,7 @@ func (g *graphAPI) getNamedLocation(rc *graphRequest) {
 		}
 	})
 	if out == nil {
-		rc.notFound("namedLocation", id)
+		rc.notFound(id)
 		return
 	}
 	rc.reply(out)

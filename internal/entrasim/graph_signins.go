@@ -66,7 +66,7 @@ func (g *graphAPI) getSignIn(rc *graphRequest) {
 	id := rc.r.PathValue("id")
 	recs := rc.tenant.SignIns(func(s *SignIn) bool { return s.ID == id })
 	if len(recs) == 0 || (rc.version == "v1.0" && !isInteractiveRecord(&recs[0])) {
-		rc.notFound("signIn", id)
+		rc.notFound(id)
 		return
 	}
 	rc.reply(rc.signInView(recs[0], preferUnknownEnums(rc.r.Header.Values("Prefer"))))

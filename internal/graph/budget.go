@@ -1,9 +1,11 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
@@ -94,6 +96,7 @@ func bucketFor(path string) Bucket {
 type Budget struct {
 	clock  clock.Clock
 	limits Limits
+	log    *slog.Logger
 
 	mu      sync.Mutex
 	buckets map[Bucket]*bucket
@@ -121,7 +124,7 @@ func NewBudget(c clock.Clock, l Limits) *Budget {
 	mk := func(capacity, perSecond float64) *bucket {
 		return &bucket{capacity: capacity, rate: perSecond * (1 - l.Headroom), tokens: capacity, last: now}
 	}
-	return &Budget{clock: c, limits: l, buckets: map[Bucket]*bucket{
+	return &Budget{clock: c, limits: l, log: slog.New(slog.DiscardHandler), buckets: map[Bucket]*bucket{
 		// No burst for CA: Graph counts it per second.
 		BucketCA:        mk(math.Max(1, math.Floor(l.CAPerSecond)), l.CAPerSecond),
 		BucketSignIns:   mk(float64(l.SignInsPerWindow), float64(l.SignInsPerWindow)/l.SignInWindow.Seconds()),
@@ -216,12 +219,23 @@ func (budgetMiddleware) Intercept(p khttp.Pipeline, idx int, req *http.Request) 
 	if b == nil {
 		return p.Next(req, idx)
 	}
+	// Graph answers 429 before reading the body, so the transport may still
+	// be sending the previous attempt's body when the answer arrives: each
+	// attempt gets its own copy of the request and a fresh body reader.
+	var body []byte
+	if req.Body != nil && req.Body != http.NoBody {
+		var err error
+		if body, err = io.ReadAll(req.Body); err != nil {
+			return nil, err
+		}
+		_ = req.Body.Close()
+	}
 	k := bucketFor(req.URL.Path)
 	for attempt := 0; ; attempt++ {
 		if err := b.Wait(req.Context(), k); err != nil {
 			return nil, err
 		}
-		resp, err := p.Next(req, idx)
+		resp, err := p.Next(attemptOf(req, body), idx)
 		if err != nil || resp.StatusCode != http.StatusTooManyRequests {
 			if err == nil {
 				b.succeeded(k)
@@ -229,8 +243,10 @@ func (budgetMiddleware) Intercept(p khttp.Pipeline, idx int, req *http.Request) 
 			return resp, err
 		}
 		ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"))
-		b.throttled(k, ra, ok)
-		if attempt >= b.limits.MaxThrottleRetries || !rewind(req) {
+		wait := b.throttled(k, ra, ok)
+		b.log.Info("Graph throttled a request; backing off", "bucket", string(k), "retry_after_header", ok,
+			"wait", wait, "attempt", attempt+1, "path", req.URL.Path)
+		if attempt >= b.limits.MaxThrottleRetries {
 			return resp, nil
 		}
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
@@ -238,25 +254,16 @@ func (budgetMiddleware) Intercept(p khttp.Pipeline, idx int, req *http.Request) 
 	}
 }
 
-// rewind makes req sendable again; a body that cannot be replayed means
-// the 429 goes back to the caller.
-func rewind(req *http.Request) bool {
-	if req.Body == nil || req.Body == http.NoBody {
-		return true
+// attemptOf returns a copy of req carrying its own reader over body.
+func attemptOf(req *http.Request, body []byte) *http.Request {
+	r := req.Clone(req.Context())
+	if body == nil {
+		return r
 	}
-	if sk, ok := req.Body.(io.Seeker); ok { // kiota's request bodies
-		_, err := sk.Seek(0, io.SeekStart)
-		return err == nil
-	}
-	if req.GetBody == nil {
-		return false
-	}
-	body, err := req.GetBody()
-	if err != nil {
-		return false
-	}
-	req.Body = body
-	return true
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	r.ContentLength = int64(len(body))
+	return r
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP date (wall clock, as the

@@ -123,9 +123,12 @@ func NewReader(cfg Config) (*Reader, error) {
 	}
 	base := u.Scheme + "://" + u.Host
 	adapter.SetBaseUrl(base + "/v1.0")
+	log := cfg.Logger.With("tenant", cfg.TenantID)
+	budget := NewBudget(cfg.Clock, limits)
+	budget.log = log
 	return &Reader{
 		tenant: cfg.TenantID, client: msgraphsdk.NewGraphServiceClient(adapter), adapter: adapter, base: base,
-		budget: NewBudget(cfg.Clock, limits), log: cfg.Logger.With("tenant", cfg.TenantID),
+		budget: budget, log: log,
 	}, nil
 }
 
@@ -171,7 +174,7 @@ func retryServerErrors(cumulative time.Duration, attempt int, _ *http.Request, r
 	return cumulative < 10*time.Second
 }
 
-// withTenant attaches the Reader's budget to ctx for budgetMiddleware.
+// withBudget attaches the Reader's budget to ctx for budgetMiddleware.
 func (r *Reader) withBudget(ctx context.Context) context.Context {
 	return context.WithValue(ctx, budgetKey{}, r.budget)
 }

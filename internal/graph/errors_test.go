@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -35,6 +36,19 @@ func TestCAPolicies429WithoutRetryAfter(t *testing.T) {
 	}
 	if elapsed < 2*time.Second {
 		t.Errorf("3 pages took %s of virtual time; honouring 1 request/s needs at least 2 s", elapsed)
+	}
+
+	// A POST is re-sent with its (compressed) body intact after a 429 that
+	// Graph sent before reading the body.
+	whatIf := json.RawMessage(`{"signInIdentity":{"userId":"` + fxUser + `"},"signInContext":{"includeApplications":["All"]},"appliedPoliciesOnly":true}`)
+	throttledBefore := e.sim.GraphStats().Throttled["ca"]
+	for i := range 2 {
+		if _, err := r.WhatIf(ctxT(t), whatIf); err != nil {
+			t.Fatalf("What If %d: %v", i, err)
+		}
+	}
+	if e.sim.GraphStats().Throttled["ca"] == throttledBefore {
+		t.Error("the second What If was not throttled; the body replay went untested")
 	}
 
 	// Without retries the 429 reaches the caller, classified.

@@ -22,7 +22,7 @@ func TestReaderAgainstSimulator(t *testing.T) {
 			start := e.sim.Now()
 
 			t.Run("policies over several pages", func(t *testing.T) {
-				before := e.sim.GraphStats().Requests
+				before := e.sim.GraphStats().ByStatus[200]
 				pols, err := r.Policies(ctx)
 				if err != nil {
 					t.Fatal(err)
@@ -43,8 +43,8 @@ func TestReaderAgainstSimulator(t *testing.T) {
 				if !reflect.DeepEqual(names, want) {
 					t.Errorf("policies %v, want %v", names, want)
 				}
-				if got := e.sim.GraphStats().Requests - before; got != 3 {
-					t.Errorf("%d Graph requests for 5 policies, want 3 pages of 2", got)
+				if got := e.sim.GraphStats().ByStatus[200] - before; got != 3 {
+					t.Errorf("%d pages answered for 5 policies, want 3 pages of 2", got)
 				}
 				var sif struct {
 					SessionControls struct {
