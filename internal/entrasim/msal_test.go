@@ -134,6 +134,7 @@ func TestMSALFailures(t *testing.T) {
 		sub      string
 		status   int
 		contains string
+		claims   string // prefix of the claims challenge, if one is expected
 	}{
 		{name: "inactivity 90 days", mutate: func(t *testing.T, s *Server) { s.Advance(91 * 24 * time.Hour) },
 			code: 700082, errName: "invalid_grant", sub: "bad_token", status: 400,
@@ -148,11 +149,13 @@ func TestMSALFailures(t *testing.T) {
 			code:   70043, errName: "invalid_grant", status: 400, contains: "maximum allowed lifetime for this request is 300."},
 		{name: "MFA policy without MFA claim", mutate: func(t *testing.T, s *Server) {
 			mustAddPolicy(t, s, `{"displayName":"MFA","state":"enabled","conditions":{"users":{"includeGroups":["0c0c0c0c-0000-4000-8000-0000000000a1"]},"applications":{"includeApplications":["All"]},"clientAppTypes":["all"]},"grantControls":{"operator":"OR","builtInControls":["mfa"]}}`)
-		}, code: 50076, errName: "invalid_grant", sub: "basic_action", status: 400, contains: "you must use multi-factor authentication to access '00000003-0000-0000-c000-000000000000'"},
+		}, code: 50076, errName: "invalid_grant", sub: "basic_action", status: 400, contains: "you must use multi-factor authentication to access '00000003-0000-0000-c000-000000000000'",
+			claims: `{"access_token":{"capolids":{"essential":true,"values":["`},
 		{name: "MFA registration required", mutate: func(t *testing.T, s *Server) {
 			_ = s.Tenant(testTenant).Update(func(st *TenantState) error { st.Users[testUser].MFAMethods = nil; return nil })
 			mustAddPolicy(t, s, `{"displayName":"MFA","state":"enabled","conditions":{"users":{"includeRoles":["88d8e3e3-8f55-4a1e-953a-9b9898b8876b"]},"applications":{"includeApplications":["All"]},"clientAppTypes":["mobileAppsAndDesktopClients"]},"grantControls":{"operator":"OR","builtInControls":["mfa"]}}`)
-		}, code: 50079, errName: "invalid_grant", status: 400, contains: "you must enroll in multi-factor authentication"},
+		}, code: 50079, errName: "invalid_grant", status: 400, contains: "you must enroll in multi-factor authentication",
+			claims: `{"access_token":{"capolids":{"essential":true,"values":["`},
 		{name: "per-user MFA enforced", mutate: func(t *testing.T, s *Server) {
 			if err := s.Tenant(testTenant).SetPerUserMFA(testUPN, PerUserMFAEnforced); err != nil {
 				t.Fatal(err)
@@ -231,6 +234,9 @@ func TestMSALFailures(t *testing.T) {
 			m := descShape.FindStringSubmatch(b.Description)
 			if m == nil || m[1] != strconv.Itoa(tc.code) {
 				t.Errorf("error_description shape wrong: %q", b.Description)
+			}
+			if !strings.HasPrefix(b.Claims, tc.claims) || (tc.claims == "" && b.Claims != "") {
+				t.Errorf("claims = %q, want prefix %q", b.Claims, tc.claims)
 			}
 			if tc.contains != "" && !strings.Contains(b.Description, tc.contains) {
 				t.Errorf("error_description = %q, want it to contain %q", b.Description, tc.contains)
