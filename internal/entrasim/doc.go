@@ -87,6 +87,28 @@
 // connection resets and virtual-time outages. Graph-class faults answer
 // with OData error bodies.
 //
+// Lifetime: s.OnClose(f) runs f when the server closes; use it to drop any
+// registry keyed by *Server (graphAPIs) so closed servers can be freed.
+//
+// # Admin API (JSON, never faulted)
+//
+//	GET    /_sim/tenants                          tenants, users, apps, named locations, pending events
+//	GET    /_sim/clock                            {"now","speed"}
+//	POST   /_sim/clock/advance                    {"by":"36h"} or {"to":"RFC 3339"}
+//	POST   /_sim/devicecode/approve               {"user_code","user","mfa","fresh","decline"}
+//	POST   /_sim/faults                           {"class":"token|graph|other|all","latencyMs","jitterMs",
+//	                                               "errorRate","errorStatus","throttleRate","retryAfterSeconds",
+//	                                               "timeoutRate","resetRate","outageFor":"2h","clear"}
+//	DELETE /_sim/faults                           clear every fault
+//	POST   /_sim/tenants/{t}/policies             raw policy JSON or {"value":[...]}
+//	PATCH  /_sim/tenants/{t}/policies/{id}        JSON merge patch
+//	DELETE /_sim/tenants/{t}/policies/{id}
+//	POST   /_sim/tenants/{t}/users/{u}/{action}   changePassword, resetPassword, revokeSessions,
+//	                                               disable, enable, lock, unlock, perUserMfa {"state"}
+//	POST   /_sim/tenants/{t}/groups/{g}/members   {"member","add":true|false}
+//	GET    /_sim/tenants/{t}/sessions             sign-in sessions (auth time, MFA, flow, redemptions)
+//	GET    /_sim/tenants/{t}/signins              the tenant's sign-in log
+//
 // # Scenario files
 //
 // YAML (strict: unknown keys are errors); see scenarios/demo.yaml. Policies
