@@ -89,6 +89,10 @@ func (e *Error) Transient() bool {
 	return e.Throttled || e.Status >= 500 || (e.Status == 0 && !isTokenError(e.Err))
 }
 
+// NotFound reports that Graph does not know the object (a deleted or
+// renamed service account, for one).
+func (e *Error) NotFound() bool { return e.Status == http.StatusNotFound }
+
 func isTokenError(err error) bool {
 	var te *tokenError
 	return errors.As(err, &te)

@@ -199,3 +199,22 @@ func TestNewReaderRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestUnknownUserAndForeignNextLink(t *testing.T) {
+	e := newEnv(t, modeA)
+	r := e.reader(e.enroll(fxApp), Limits{})
+	_, err := r.User(ctxT(t), "gone@graphco.onmicrosoft.com")
+	ge := asError(t, err)
+	if !ge.NotFound() || ge.Code != "Request_ResourceNotFound" || ge.Transient() ||
+		!strings.Contains(ge.Error(), "read the user: 404 Request_ResourceNotFound: Resource 'gone@graphco.onmicrosoft.com' does not exist") {
+		t.Errorf("got %v", ge)
+	}
+	for _, link := range []string{"https://evil.example/v1.0/users?$skiptoken=x", "http://" + e.sim.Addr() + "/v1.0/users", "::"} {
+		if _, err := r.requestFor(abstractions.GET, link); err == nil {
+			t.Errorf("requestFor(%q) accepted a link off the Graph host", link)
+		}
+	}
+	if _, err := r.requestFor(abstractions.GET, e.sim.BaseURL()+"/v1.0/users?$skiptoken=x"); err != nil {
+		t.Errorf("same-host link refused: %v", err)
+	}
+}
