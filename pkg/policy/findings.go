@@ -49,6 +49,9 @@ func findings(in PredictInput, clocks []ClockPrediction) []health.Finding {
 	var earliest *ClockPrediction
 	for i := range clocks {
 		c := &clocks[i]
+		if c.Clock == ClockInactivity && in.CanaryKeptAlive {
+			continue
+		}
 		if c.Effect == EffectBreaksToken && c.Clock != ClockPolicyBreaksNow && c.Clock != ClockSIFEveryTime {
 			earliest = c
 			break
@@ -71,6 +74,25 @@ func findings(in PredictInput, clocks []ClockPrediction) []health.Finding {
 			}
 		}
 		out = append(out, f)
+	}
+
+	// With no break predicted, a password expiry stands on its own (else
+	// the break's finding carries it): the token keeps working, but the
+	// re-authentication any later fix needs will fail.
+	if earliest == nil {
+		for _, c := range clocks {
+			if c.Clock != ClockPasswordExpiry {
+				continue
+			}
+			f := base
+			f.Kind, f.Cause, f.PredictedAt = health.KindPredictedBreak, c.Cause, c.At
+			f.Severity = predictionSeverity(c.At, in.Now)
+			f.Summary = fmt.Sprintf("The password of %s expires at %s: the token keeps refreshing, but re-enrollment or any re-authentication then fails (AADSTS50055)",
+				sanitizeLine(in.Account.UPN), stamp(c.At))
+			f.Evidence = append([]string(nil), c.Evidence...)
+			f.Remediation = append([]string(nil), c.Remediation...)
+			out = append(out, f)
+		}
 	}
 
 	// Report-only policies that would break the token once enabled.

@@ -50,6 +50,10 @@ type PredictInput struct {
 	// RememberMFADays is the operator-stated "remember MFA on trusted
 	// devices" setting (Graph cannot read it); 0 = not stated.
 	RememberMFADays int
+	// CanaryKeptAlive: the agent redeems the canary on schedule and the
+	// last redemption succeeded, so its inactivity clock restarts long
+	// before it runs out. The clock is still listed, but not predicted.
+	CanaryKeptAlive bool
 	// Evaluations must come from a Subject with the same TokenHasMFA and
 	// AuthFlow as Clocks (and the account's UPN and ID, for remediation).
 	Evaluations []Evaluation

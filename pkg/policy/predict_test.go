@@ -236,3 +236,26 @@ func TestFindingsAreSanitised(t *testing.T) {
 		t.Errorf("summary = %q", fd.Summary)
 	}
 }
+
+func TestPredictCanaryKeptAliveAndPasswordFinding(t *testing.T) {
+	now := ts("2026-01-05T09:00:00Z")
+	in := PredictInput{
+		TenantID: "t", Now: now, CanaryKeptAlive: true,
+		Clocks:  Clocks{InteractiveSignIn: now, LastRedemption: now},
+		Account: Account{UPN: "svc@x.example", ID: "u1", AccountEnabled: true, LastPasswordChange: now.Add(-86 * 24 * time.Hour), PasswordValidityDays: 90},
+	}
+	f := Predict(in)
+	if len(f.Findings) != 1 {
+		t.Fatalf("want exactly the password finding, got %+v", f.Findings)
+	}
+	got := f.Findings[0]
+	if got.Kind != health.KindPredictedBreak || got.Cause != findingCausePasswordExpired || !got.PredictedAt.Equal(now.Add(4*24*time.Hour)) {
+		t.Fatalf("password finding = %+v", got)
+	}
+	in.CanaryKeptAlive = false
+	in.Account.PasswordValidityDays = 2147483647
+	f = Predict(in)
+	if len(f.Findings) != 1 || f.Findings[0].Cause != findingCauseInactive {
+		t.Fatalf("without a live canary the inactivity clock is the prediction, got %+v", f.Findings)
+	}
+}
