@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tokenhealth/tokenhealth/pkg/health"
+	"github.com/tokenhealth/tokenhealth/pkg/notify"
 )
 
 // StatusResponse is GET /v1/status and `tokenhealth status --json`.
@@ -113,16 +114,8 @@ type CheckResponse struct {
 	Tenant health.TenantStatus `json:"tenant"`
 }
 
-// Silence mutes alerts for a tenant (and optionally one kind) until EndsAt.
-type Silence struct {
-	ID        string    `json:"id"`
-	TenantID  string    `json:"tenantId"`
-	Kind      string    `json:"kind,omitempty"`
-	Reason    string    `json:"reason"`
-	Author    string    `json:"author"`
-	CreatedAt time.Time `json:"createdAt"`
-	EndsAt    time.Time `json:"endsAt"`
-}
+// Silence is the notifier's silence, as stored in the state file.
+type Silence = notify.Silence
 
 // SilenceRequest is POST /v1/silences.
 type SilenceRequest struct {
