@@ -54,7 +54,8 @@ type Config struct {
 	Scopes []string
 	// Clock times the budget and the backoff; default the wall clock.
 	Clock clock.Clock
-	// Limits default to Graph's published ones (DefaultLimits).
+	// Limits: the zero value means DefaultLimits (Graph's published
+	// limits); to change one, start from DefaultLimits().
 	Limits Limits
 	Logger *slog.Logger
 }
@@ -66,7 +67,6 @@ type Reader struct {
 	adapter *msgraphsdk.GraphRequestAdapter
 	base    string // https://host[:port]
 	budget  *Budget
-	log     *slog.Logger
 }
 
 var registerPageErrors sync.Once
@@ -123,12 +123,11 @@ func NewReader(cfg Config) (*Reader, error) {
 	}
 	base := u.Scheme + "://" + u.Host
 	adapter.SetBaseUrl(base + "/v1.0")
-	log := cfg.Logger.With("tenant", cfg.TenantID)
 	budget := NewBudget(cfg.Clock, limits)
-	budget.log = log
+	budget.log = cfg.Logger.With("tenant", cfg.TenantID)
 	return &Reader{
 		tenant: cfg.TenantID, client: msgraphsdk.NewGraphServiceClient(adapter), adapter: adapter, base: base,
-		budget: budget, log: log,
+		budget: budget,
 	}, nil
 }
 
