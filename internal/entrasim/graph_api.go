@@ -92,8 +92,22 @@ type graphAPI struct {
 var graphAPIs sync.Map // *Server -> *graphAPI
 
 func (s *Server) graphAPI() *graphAPI {
-	g, _ := graphAPIs.Load(s)
-	return g.(*graphAPI)
+	if g, ok := graphAPIs.Load(s); ok {
+		return g.(*graphAPI)
+	}
+	// After Close the state is gone; answer with a detached default one
+	// rather than panic in a caller's cleanup.
+	return newGraphAPI(s)
+}
+
+func newGraphAPI(s *Server) *graphAPI {
+	return &graphAPI{
+		s: s, limits: DefaultGraphLimits(),
+		controls: map[string]*GraphTenantControls{},
+		rejected: map[string]map[[16]byte]bool{},
+		buckets:  map[bucketKey]*tokenBucket{},
+		stats:    GraphStats{Throttled: map[string]int64{}, ByStatus: map[int]int64{}},
+	}
 }
 
 // GraphLimits returns the limits the Graph endpoints enforce now.
@@ -168,14 +182,9 @@ func (g *graphAPI) count(status int) {
 // registerGraph mounts the v1.0 and beta endpoints and the /_sim/graph
 // admin API.
 func (s *Server) registerGraph() {
-	g := &graphAPI{
-		s: s, limits: DefaultGraphLimits(),
-		controls: map[string]*GraphTenantControls{},
-		rejected: map[string]map[[16]byte]bool{},
-		buckets:  map[bucketKey]*tokenBucket{},
-		stats:    GraphStats{Throttled: map[string]int64{}, ByStatus: map[int]int64{}},
-	}
+	g := newGraphAPI(s)
 	graphAPIs.Store(s, g)
+	s.OnClose(func() { graphAPIs.Delete(s) })
 	for _, v := range []string{"v1.0", "beta"} {
 		p := "/" + v
 		ver := v

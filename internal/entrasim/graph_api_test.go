@@ -374,3 +374,23 @@ func TestGraphAdminAPI(t *testing.T) {
 		t.Errorf("stats keys %v", keys)
 	}
 }
+
+func TestGraphStateReleasedOnClose(t *testing.T) {
+	s := newGraphSim(t)
+	if err := s.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	call(t, s, "GET", "/v1.0/domains", mintToken(t, s, gUser, gApp, fullScopes), nil)
+	if s.GraphStats().Requests != 1 {
+		t.Fatal("request not counted")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := graphAPIs.Load(s); ok {
+		t.Error("Close left the server's Graph state in the registry")
+	}
+	if st := s.GraphStats(); st.Requests != 0 || s.GraphLimits() != DefaultGraphLimits() {
+		t.Errorf("after Close: %+v", st)
+	}
+}
