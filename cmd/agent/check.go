@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tokenhealth/tokenhealth/internal/config"
+	"github.com/tokenhealth/tokenhealth/internal/localapi"
 	"github.com/tokenhealth/tokenhealth/pkg/probe"
 )
 
@@ -50,6 +52,9 @@ func runCheck(env *cliEnv, args []string) int {
 	if len(pos) != 1 {
 		fs.Usage()
 		return 2
+	}
+	if code, done := checkThroughDaemon(env, *cfgPath, pos[0], *asJSON); done {
+		return code
 	}
 	ps, code := openProbeSetup(env, *cfgPath, pos[0])
 	if ps == nil {
@@ -161,4 +166,41 @@ func orDefault(s, def string) string {
 		return s
 	}
 	return def
+}
+
+// checkThroughDaemon asks a running daemon to probe now: it holds the state
+// file, and its scheduler records the attempt like any other. done is false
+// when no daemon answers, and the CLI then probes by itself.
+func checkThroughDaemon(env *cliEnv, cfgPath, tenant string, asJSON bool) (code int, done bool) {
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return 0, false // openProbeSetup reports it
+	}
+	ctx, cancel := apiContext()
+	defer cancel()
+	res, err := localapi.NewClient(cfg.Global.Socket).Check(ctx, tenant)
+	var down *localapi.ErrDaemonDown
+	if errors.As(err, &down) {
+		return 0, false
+	}
+	if err != nil {
+		return apiFailure(env, err), true
+	}
+	if asJSON {
+		return exitOn(env, printJSON(env.stdout, res)), true
+	}
+	pe := res.Probe
+	fmt.Fprintf(env.stdout, "%s (%s): %s in %.0f ms at %s (probed by the daemon)\n", clean(res.Tenant.Name), res.Tenant.ID,
+		pe.Outcome, pe.LatencyMS, pe.Time.UTC().Format(time.RFC3339))
+	if pe.Outcome != "ok" {
+		fmt.Fprint(env.stdout, wrap(fmt.Sprintf("cause %s AADSTS%v: %s", pe.Cause, pe.Codes, pe.Message), "  ", termWidth))
+	}
+	fmt.Fprintf(env.stdout, "tenant state: %s\n", res.Tenant.State)
+	switch pe.Outcome {
+	case "ok":
+		return 0, true
+	case "definitive":
+		return 2, true
+	}
+	return 1, true
 }

@@ -78,9 +78,12 @@ func renderExplain(w io.Writer, p painter, ex localapi.Explanation, now time.Tim
 	if len(ex.Clocks) > 0 {
 		fmt.Fprintln(w, "\nClocks:")
 		for _, c := range ex.Clocks {
-			line := fmt.Sprintf("%-18s started %s", c.Name, c.Start.UTC().Format("2006-01-02 15:04"))
-			if c.Source != "" {
-				line += " (" + c.Source + ")"
+			line := fmt.Sprintf("%-18s", c.Name)
+			if !c.Start.IsZero() {
+				line += " started " + c.Start.UTC().Format("2006-01-02 15:04")
+				if c.Source != "" {
+					line += " (" + c.Source + ")"
+				}
 			}
 			if !c.Deadline.IsZero() {
 				line += fmt.Sprintf(", runs out %s (%s)", c.Deadline.UTC().Format("2006-01-02 15:04"), health.Relative(c.Deadline, now))

@@ -12,6 +12,7 @@ import (
 	"github.com/tokenhealth/tokenhealth/internal/agent"
 	"github.com/tokenhealth/tokenhealth/internal/config"
 	"github.com/tokenhealth/tokenhealth/internal/logx"
+	"github.com/tokenhealth/tokenhealth/internal/transport"
 )
 
 func init() {
@@ -29,7 +30,12 @@ func runDaemon(env *cliEnv, args []string) int {
 		return fail(env, 1, "%v", err)
 	}
 	log := newLogger(env, cfg.Global.LogLevel)
-	a, err := agent.New(agent.Options{ConfigPath: *cfgPath, Config: cfg, Logger: log, Version: version})
+	opts := agent.Options{ConfigPath: *cfgPath, Config: cfg, Logger: log, Version: version}
+	if addr := os.Getenv(connectToEnv); addr != "" {
+		opts.Dial = transport.RedirectDialer(addr)
+		log.Warn("every outgoing connection goes to one address (simulator and tests only)", "env", connectToEnv, "addr", addr)
+	}
+	a, err := agent.New(opts)
 	if err != nil {
 		return fail(env, 1, "%v", err)
 	}

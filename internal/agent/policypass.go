@@ -175,7 +175,7 @@ func (a *Agent) policyPass(ctx context.Context, id string) {
 		TenantID: cfg.ID, TenantName: cfg.Name, Account: tr.account,
 		Clocks:          policyClocks(clocks, platformLastInteractive(tr.signIns, cfg.PlatformAppID)),
 		RememberMFADays: cfg.RememberMFADays, Evaluations: tr.evaluations, Now: now,
-		CanaryKeptAlive: tr.probeState == probe.StateHealthy,
+		CanaryKeptAlive: tr.enrolled, // the schedule redeems it long before 90 days pass
 	})
 	tr.policyProblems = tr.policyProblems[:0]
 	for _, s := range loaded.Skipped {

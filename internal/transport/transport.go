@@ -142,12 +142,29 @@ func proxyFunc(raw string) (func(*http.Request) (*url.URL, error), error) {
 	return http.ProxyURL(u), nil
 }
 
-// RedirectDialer dials addr (host:port) whatever address was asked for. The
+// RedirectDialer dials addr (host:port) for every remote host asked for. The
 // demo and tests use it so the production host names reach the simulator
 // while TLS still checks the certificate against the requested name.
-func RedirectDialer(addr string) func(ctx context.Context, network, _ string) (net.Conn, error) {
+// Loopback destinations (a local test receiver, a local Alertmanager) are
+// dialled as asked: they are already here.
+func RedirectDialer(addr string) func(ctx context.Context, network, target string) (net.Conn, error) {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	return func(ctx context.Context, network, _ string) (net.Conn, error) {
+	return func(ctx context.Context, network, target string) (net.Conn, error) {
+		if isLoopback(target) {
+			return d.DialContext(ctx, network, target)
+		}
 		return d.DialContext(ctx, network, addr)
 	}
+}
+
+func isLoopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
