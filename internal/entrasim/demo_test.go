@@ -52,10 +52,11 @@ func TestDemoScenarioStory(t *testing.T) {
 	expect("northwind", 70043, "maximum allowed lifetime for this request is 300.")
 	expect("tailspin", 50076, "you must use multi-factor authentication")
 	expect("contoso", 0, "")
-	s.Advance(36 * time.Hour) // +36h06m: adatum's new 12-hour policy
-	expect("adatum", 70043, "maximum allowed lifetime for this request is 43200.")
+	s.Advance(36 * time.Hour) // +36h06m: adatum's new 48-hour policy, not yet due
+	expect("adatum", 0, "")
 	expect("fabrikam", 0, "")
-	s.Advance(12 * time.Hour) // +2d00h06m: fabrikam's 7-day limit, counted from 5 days before start
+	s.Advance(12 * time.Hour) // +2d00h06m: fabrikam's 7-day limit, counted from 5 days before start, and adatum's 48 hours
+	expect("adatum", 70043, "maximum allowed lifetime for this request is 172800.")
 	expect("fabrikam", 70043, "The token was issued on 2025-12-31T09:00:00.0000000Z and the maximum allowed lifetime for this request is 604800.")
 	s.Advance(3 * 24 * time.Hour) // woodgrove's password (changed 86 days before start) has expired
 	expect("woodgrove", 0, "")    // expiry revokes nothing
