@@ -79,7 +79,7 @@ func leadSeverity(f health.Finding, now time.Time, warnLead, critLead time.Durat
 // rebuild derives the tenant's status from its findings at now.
 func (a *Agent) rebuildLocked(tr *tenantRuntime, now time.Time) health.TenantStatus {
 	g := a.cfg.Global
-	fs := dropSuperseded(tr.findings())
+	fs := tr.findings()
 	for i := range fs {
 		fs[i] = leadSeverity(fs[i], now, g.AlertWarningLead.D(), g.AlertCriticalLead.D())
 	}
@@ -131,28 +131,4 @@ func itoa(n int) string { return strconv.Itoa(n) }
 func parseInt64(s string) int64 {
 	n, _ := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	return n
-}
-
-// dropSuperseded removes predictions about a policy that the token's
-// failure is already attributed to: one problem, one alert.
-func dropSuperseded(fs []health.Finding) []health.Finding {
-	broken := map[string]bool{}
-	for _, f := range fs {
-		if f.Kind == health.KindTokenFailing {
-			for _, p := range f.Policies {
-				broken[p.ID] = true
-			}
-		}
-	}
-	if len(broken) == 0 {
-		return fs
-	}
-	out := fs[:0]
-	for _, f := range fs {
-		if (f.Kind == health.KindPolicyBreaksNow || f.Kind == health.KindPredictedBreak) && len(f.Policies) > 0 && broken[f.Policies[0].ID] {
-			continue
-		}
-		out = append(out, f)
-	}
-	return out
 }

@@ -218,13 +218,15 @@ func (n *Notifier) rebuildOpenLocked() {
 
 func (n *Notifier) reconcileTenant(w *writer, tenantID string, sils []Silence, idpDown bool) error {
 	desired := map[string]bool{} // logKey -> still firing for that receiver
-	for _, f := range n.tenantFindings(tenantID) {
+	findings := n.tenantFindings(tenantID)
+	failing := failingTokenOf(findings)
+	for _, f := range findings {
 		sev, ok := n.effectiveSeverity(f, w.now)
 		if !ok {
 			continue
 		}
 		key := AlertKey(f)
-		muted := silenced(f, sils) || inhibitedBy(f, idpDown)
+		muted := silenced(f, sils) || inhibitedBy(f, idpDown, failing)
 		for _, rname := range n.router.receiversFor(f, sev, n.names) {
 			lk := logKey(rname, key)
 			desired[lk] = true
