@@ -230,9 +230,9 @@ func TestPerAlertReceiverGetsEveryAlertAndEndsOldSeverity(t *testing.T) {
 	h.n.Flush(context.Background()) // no group window: due at once
 	// Deliveries run concurrently (MaxInFlight): compare as sets.
 	got := sorted(summary(h.recv["am"].messages()))
+	// t2's prediction is muted by its failing token (inhibit.go).
 	want := sorted([]string{
 		"firing/new/warning predicted_break [t1]",
-		"firing/new/warning predicted_break [t2]",
 		"firing/new/critical token_failing [t2]",
 	})
 	if !slices.Equal(got, want) {
@@ -248,7 +248,6 @@ func TestPerAlertReceiverGetsEveryAlertAndEndsOldSeverity(t *testing.T) {
 	want = sorted([]string{
 		"resolved/resolved/warning predicted_break [t1]",
 		"firing/escalated/critical predicted_break [t1]",
-		"resolved/resolved/warning predicted_break [t2]",
 		"resolved/resolved/critical token_failing [t2]",
 	})
 	if !slices.Equal(got, want) {
