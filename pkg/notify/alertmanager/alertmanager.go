@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -140,14 +139,5 @@ func (a *Alertmanager) Notify(ctx context.Context, m *notify.Message) (bool, err
 	if a.user != "" {
 		req.SetBasicAuth(a.user, a.password)
 	}
-	resp, err := a.hc.Do(req)
-	if err != nil {
-		return true, &notify.Error{Integration: integration, Reason: notify.FailConnection, Err: notify.RedactError(err)}
-	}
-	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return false, nil
-	}
-	return notify.HTTPError(integration, resp, snippet)
+	return notify.SendHTTP(a.hc, integration, req)
 }

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 
 	"github.com/tokenhealth/tokenhealth/pkg/notify"
@@ -41,14 +40,5 @@ func (t *Teams) Notify(ctx context.Context, msg *notify.Message) (bool, error) {
 		return false, &notify.Error{Integration: integration, Reason: notify.FailConfig, Err: notify.RedactError(err)}
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := t.hc.Do(req)
-	if err != nil {
-		return true, &notify.Error{Integration: integration, Reason: notify.FailConnection, Err: notify.RedactError(err)}
-	}
-	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return false, nil
-	}
-	return notify.HTTPError(integration, resp, snippet)
+	return notify.SendHTTP(t.hc, integration, req)
 }

@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -101,14 +100,5 @@ func (w *Webhook) Notify(ctx context.Context, msg *notify.Message) (bool, error)
 	if w.bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+w.bearer)
 	}
-	resp, err := w.hc.Do(req)
-	if err != nil {
-		return true, &notify.Error{Integration: integration, Reason: notify.FailConnection, Err: notify.RedactError(err)}
-	}
-	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return false, nil
-	}
-	return notify.HTTPError(integration, resp, snippet)
+	return notify.SendHTTP(w.hc, integration, req)
 }
