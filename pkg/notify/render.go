@@ -67,34 +67,8 @@ func Relative(now, t time.Time) string {
 	if d > -time.Minute && d < time.Minute {
 		return "now"
 	}
-	ago := d < 0
-	if ago {
-		d = -d
-	}
-	d = d.Round(time.Minute)
-	days := int(d / (24 * time.Hour))
-	hours := int(d % (24 * time.Hour) / time.Hour)
-	mins := int(d % time.Hour / time.Minute)
-	var parts []string
-	switch {
-	case days > 0:
-		parts = append(parts, fmt.Sprintf("%d d", days))
-		if hours > 0 {
-			parts = append(parts, fmt.Sprintf("%d h", hours))
-		}
-	case hours > 0:
-		parts = append(parts, fmt.Sprintf("%d h", hours))
-		if mins > 0 {
-			parts = append(parts, fmt.Sprintf("%d min", mins))
-		}
-	default:
-		parts = append(parts, fmt.Sprintf("%d min", mins))
-	}
-	s := strings.Join(parts, " ")
-	if ago {
-		return s + " ago"
-	}
-	return "in " + s
+	// Alerts are read minutes after they are written: round to the minute.
+	return health.Relative(now.Add(d.Round(time.Minute)), now)
 }
 
 // When says when the finding's problem happens: the predicted break for a
