@@ -36,10 +36,12 @@ unit:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m $(PKGS)
 
-## fuzz: each fuzz target for a fixed time (FUZZTIME=30s by default)
+## fuzz: each fuzz target for a fixed time (FUZZTIME=30s by default); the
+## executions per target go to bin/fuzz-results.tsv and the grown corpus to
+## each package's testdata/fuzz/<Target>/ (see scripts/fuzz.sh)
 FUZZTIME ?= 30s
 fuzz:
-	./scripts/fuzz.sh $(FUZZTIME)
+	FUZZ_RESULTS=bin/fuzz-results.tsv ./scripts/fuzz.sh $(FUZZTIME)
 
 clean:
 	rm -rf bin
