@@ -83,6 +83,8 @@ type Agent struct {
 	problems    map[string]string // agent health problems by key
 
 	lookup atomic.Pointer[map[string]notify.TenantInfo] // see tenantLookup
+
+	enroll enrollments // sign-ins run for the CLI (enroll.go)
 }
 
 // New prepares an agent: it loads and validates the configuration and
@@ -221,3 +223,6 @@ func (a *Agent) summary() string {
 	return fmt.Sprintf("%d tenants: %d healthy, %d warning, %d failing, %d unreachable, %d pending",
 		len(st.Tenants), counts["healthy"], counts["warning"], counts["failing"], counts["unreachable"], counts["pending"])
 }
+
+// Registry is the agent's Prometheus registry (served on metrics_listen).
+func (a *Agent) Registry() *prometheus.Registry { return a.reg }

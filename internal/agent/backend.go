@@ -217,26 +217,51 @@ func (a *Agent) Check(ctx context.Context, key string) (localapi.CheckResponse, 
 		r := a.prober.Probe(ctx, target)
 		return localapi.CheckResponse{Probe: localapi.ProbeEvent{Time: r.Time, Outcome: string(r.Outcome), Message: r.Message, Codes: []int{}}}, nil
 	}
-	// Wait for the scheduled attempt to be recorded.
+	pe, st, err := a.waitForProbe(ctx, id, before)
+	if err != nil {
+		return localapi.CheckResponse{}, err
+	}
+	return localapi.CheckResponse{Probe: pe, Tenant: st}, nil
+}
+
+// waitForProbe waits until an attempt newer than before is recorded for the
+// tenant and the agent has applied it, and returns both.
+func (a *Agent) waitForProbe(ctx context.Context, id string, before []store.ProbeAttempt) (localapi.ProbeEvent, health.TenantStatus, error) {
 	deadline := time.Now().Add(2 * time.Minute)
+	var applyBy time.Time // set once the attempt is recorded
 	for time.Now().Before(deadline) {
 		select {
 		case <-ctx.Done():
-			return localapi.CheckResponse{}, ctx.Err()
+			return localapi.ProbeEvent{}, health.TenantStatus{}, ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 		after, err := a.db.ProbeHistory(id, 1)
 		if err != nil {
-			return localapi.CheckResponse{}, err
+			return localapi.ProbeEvent{}, health.TenantStatus{}, err
 		}
-		if len(after) == 1 && (len(before) == 0 || after[0].Time.After(before[0].Time)) {
-			a.mu.Lock()
-			st := a.rebuildLocked(tr, a.clock.Now())
+		if len(after) == 0 || (len(before) == 1 && !after[0].Time.After(before[0].Time)) {
+			continue
+		}
+		if applyBy.IsZero() {
+			applyBy = time.Now().Add(2 * time.Second)
+		}
+		a.mu.Lock()
+		tr := a.tenants[id]
+		// The verdict reaches the tenant through the update queue just
+		// after the attempt is recorded: wait for it briefly so the status
+		// shown matches the probe shown.
+		if tr != nil && tr.lastProbe.Time.Before(after[0].Time) && time.Now().Before(applyBy) {
 			a.mu.Unlock()
-			return localapi.CheckResponse{Probe: probeEvent(after[0]), Tenant: st}, nil
+			continue
 		}
+		var st health.TenantStatus
+		if tr != nil {
+			st = a.rebuildLocked(tr, a.clock.Now())
+		}
+		a.mu.Unlock()
+		return probeEvent(after[0]), st, nil
 	}
-	return localapi.CheckResponse{}, fmt.Errorf("the probe of %s did not finish within 2 minutes", id)
+	return localapi.ProbeEvent{}, health.TenantStatus{}, fmt.Errorf("the probe of %s did not finish within 2 minutes", id)
 }
 
 // Backup writes a consistent copy of the state file while running.

@@ -18,6 +18,8 @@ import (
 type Client struct {
 	socket string
 	http   *http.Client
+	// stream has no overall timeout: an enrollment waits for a person.
+	stream *http.Client
 }
 
 // ErrDaemonDown says the daemon could not be reached; its message names the
@@ -41,7 +43,7 @@ func NewClient(path string) *Client {
 			return d.DialContext(ctx, "unix", path)
 		},
 	}
-	return &Client{socket: path, http: &http.Client{Transport: tr, Timeout: 2 * time.Minute}}
+	return &Client{socket: path, http: &http.Client{Transport: tr, Timeout: 2 * time.Minute}, stream: &http.Client{Transport: tr}}
 }
 
 func (c *Client) Status(ctx context.Context) (StatusResponse, error) {
@@ -100,27 +102,8 @@ type APIError struct {
 func (e *APIError) Error() string { return e.Message }
 
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://tokenhealth"+path, rd)
+	resp, err := c.send(ctx, c.http, method, path, body)
 	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		var opErr *net.OpError
-		if errors.As(err, &opErr) && opErr.Op == "dial" {
-			return &ErrDaemonDown{Socket: c.socket, Err: opErr.Err}
-		}
 		return err
 	}
 	defer resp.Body.Close()
@@ -128,15 +111,47 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	if err != nil {
 		return err
 	}
-	if resp.StatusCode/100 != 2 {
-		var e ErrorResponse
-		if json.Unmarshal(data, &e) == nil && e.Error != "" {
-			return &APIError{Status: resp.StatusCode, Message: e.Error}
-		}
-		return &APIError{Status: resp.StatusCode, Message: resp.Status}
-	}
 	if out == nil {
 		return nil
 	}
 	return json.Unmarshal(data, out)
+}
+
+// send performs the request and turns a refused dial into ErrDaemonDown and
+// a non-2xx answer into APIError (closing the body); on success the caller
+// owns the response body.
+func (c *Client) send(ctx context.Context, hc *http.Client, method, path string, body any) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://tokenhealth"+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		var opErr *net.OpError
+		if errors.As(err, &opErr) && opErr.Op == "dial" {
+			return nil, &ErrDaemonDown{Socket: c.socket, Err: opErr.Err}
+		}
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		var e ErrorResponse
+		if json.Unmarshal(data, &e) == nil && e.Error != "" {
+			return nil, &APIError{Status: resp.StatusCode, Message: e.Error}
+		}
+		return nil, &APIError{Status: resp.StatusCode, Message: resp.Status}
+	}
+	return resp, nil
 }

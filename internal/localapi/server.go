@@ -13,6 +13,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -29,6 +30,13 @@ type Backend interface {
 	RemoveSilence(ctx context.Context, id string) error
 	Reload(ctx context.Context) error
 	Backup(ctx context.Context, path string) error
+	// Enroll runs an interactive sign-in for the tenant. progress receives
+	// the "started" and "message" events while the flow is pending; an
+	// error returned before the first progress call is answered with its
+	// HTTP status, a later one as the stream's "error" event.
+	Enroll(ctx context.Context, tenantID string, req EnrollRequest, progress func(EnrollEvent)) (EnrollOutcome, error)
+	// EnrollRedirect hands a pasted redirect URL to the pending enrollment.
+	EnrollRedirect(ctx context.Context, enrollmentID, redirectURL string) error
 }
 
 // ErrNotFound marks an unknown tenant or silence; the API answers 404.
@@ -36,6 +44,10 @@ var ErrNotFound = errors.New("not found")
 
 // ErrBadRequest marks invalid input; the API answers 400.
 var ErrBadRequest = errors.New("bad request")
+
+// ErrConflict marks a request that clashes with one in progress (a second
+// enrollment of the same tenant); the API answers 409.
+var ErrConflict = errors.New("conflict")
 
 // Server serves Backend on a unix socket.
 type Server struct {
@@ -46,6 +58,10 @@ type Server struct {
 	writers map[uint32]bool
 	http    *http.Server
 	ln      net.Listener
+	// stopping is closed by Shutdown: long-lived streams (enrollments)
+	// end then instead of holding the shutdown until its deadline.
+	stopping chan struct{}
+	stopOnce sync.Once
 }
 
 // Listen creates the socket at path with mode 0660 and the given group
@@ -94,7 +110,7 @@ func Listen(path, group string) (net.Listener, error) {
 
 // NewServer prepares a server; Serve starts it.
 func NewServer(b Backend, log *slog.Logger) *Server {
-	s := &Server{backend: b, log: log, writers: map[uint32]bool{0: true, uint32(os.Getuid()): true}}
+	s := &Server{backend: b, log: log, writers: map[uint32]bool{0: true, uint32(os.Getuid()): true}, stopping: make(chan struct{})}
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -115,6 +131,7 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // Shutdown stops accepting and waits for in-flight requests until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stopping) })
 	return s.http.Shutdown(ctx)
 }
 
@@ -176,6 +193,15 @@ func (s *Server) routes() http.Handler {
 		}
 		s.answer(w, map[string]string{"backup": req.Path}, s.backend.Backup(r.Context(), req.Path))
 	})
+	write("POST /v1/tenants/{id}/enroll", s.enroll)
+	write("POST /v1/enrollments/{id}/redirect", func(w http.ResponseWriter, r *http.Request) {
+		var req RedirectRequest
+		if err := decode(r, &req); err != nil {
+			s.answer(w, nil, err)
+			return
+		}
+		s.answer(w, map[string]string{"received": "ok"}, s.backend.EnrollRedirect(r.Context(), r.PathValue("id"), req.URL))
+	})
 	return refuseBrowsers(mux)
 }
 
@@ -210,6 +236,8 @@ func (s *Server) answer(w http.ResponseWriter, v any, err error) {
 		reply(w, http.StatusNotFound, ErrorResponse{Error: err.Error()})
 	case errors.Is(err, ErrBadRequest):
 		reply(w, http.StatusBadRequest, ErrorResponse{Error: err.Error()})
+	case errors.Is(err, ErrConflict):
+		reply(w, http.StatusConflict, ErrorResponse{Error: err.Error()})
 	default:
 		s.log.Warn("local API request failed", "err", err)
 		reply(w, http.StatusInternalServerError, ErrorResponse{Error: err.Error()})

@@ -21,7 +21,11 @@ import (
 
 // fakeBackend stands in for the daemon: these tests are about the socket,
 // permissions and wire shapes, not about tenant logic.
-type fakeBackend struct{ reloads int }
+type fakeBackend struct {
+	reloads   int
+	redirects chan string // pasted redirect URLs for the pending enrollment
+	srv       *Server
+}
 
 func (f *fakeBackend) Status(context.Context) StatusResponse {
 	return StatusResponse{Tenants: []health.TenantStatus{health.Build("t1", "Contoso", health.ProbeView{}, nil)}}
@@ -66,8 +70,9 @@ func startServer(t *testing.T, group string) (string, *fakeBackend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fb := &fakeBackend{}
+	fb := &fakeBackend{redirects: make(chan string, 1)}
 	srv := NewServer(fb, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	fb.srv = srv
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Shutdown(context.Background()) })
 	return sock, fb
@@ -173,6 +178,9 @@ func TestOtherUIDs(t *testing.T) {
 	if out, _ := run(65534, groupGID, "write"); !strings.Contains(out, "CHILD-FORBIDDEN") {
 		t.Fatalf("group member was not refused a write: %s", out)
 	}
+	if out, _ := run(65534, groupGID, "enroll"); !strings.Contains(out, "CHILD-FORBIDDEN") {
+		t.Fatalf("group member was not refused an enrollment: %s", out)
+	}
 	if out, _ := run(65534, 65534, "read"); !strings.Contains(out, "CHILD-DOWN") {
 		t.Fatalf("non-member reached the socket: %s", out)
 	}
@@ -188,9 +196,12 @@ func TestChildClient(t *testing.T) {
 	defer cancel()
 	c := NewClient(sock)
 	var err error
-	if os.Getenv("LOCALAPI_CHILD_ACTION") == "write" {
+	switch os.Getenv("LOCALAPI_CHILD_ACTION") {
+	case "write":
 		err = c.Reload(ctx)
-	} else {
+	case "enroll":
+		_, err = c.Enroll(ctx, "t1", EnrollRequest{}, func(EnrollEvent) {})
+	default:
 		_, err = c.Status(ctx)
 	}
 	var down *ErrDaemonDown

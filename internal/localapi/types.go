@@ -67,6 +67,7 @@ type Enrollment struct {
 	TokenHasMFA       bool      `json:"tokenHasMfa"`
 	InteractiveSignIn time.Time `json:"interactiveSignIn"`
 	SignInSource      string    `json:"signInSource"`
+	GrantedScopes     []string  `json:"grantedScopes,omitempty"`
 }
 
 // Explanation is GET /v1/tenants/{id}/explain: the full story of a tenant.
