@@ -28,6 +28,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 
 	"github.com/tokenhealth/tokenhealth/internal/clock"
+	"github.com/tokenhealth/tokenhealth/internal/transport"
 )
 
 // DefaultGraphURL is the public cloud's Graph host.
@@ -156,6 +157,11 @@ func NewHTTPClient(base http.RoundTripper) *http.Client {
 	// The budget sits last, next to the transport, so it sees every attempt
 	// (including redirects and the CAE retry) and every raw 429.
 	mw = append(mw, budgetMiddleware{})
+	if base != nil {
+		// kiota reads whole bodies: cap them so an endless answer is an
+		// error, not an exhausted heap.
+		base = transport.LimitResponses(base, transport.DefaultMaxResponseBytes)
+	}
 	return &http.Client{
 		Transport: khttp.NewCustomTransportWithParentTransport(base, mw...),
 		// The redirect middleware follows redirects itself (and drops the

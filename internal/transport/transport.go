@@ -43,16 +43,20 @@ type Options struct {
 	// Timeout caps a whole request; callers normally bound requests with a
 	// context deadline instead. Zero means no client-wide cap.
 	Timeout time.Duration
+	// MaxResponseBytes caps each response body read through New's client
+	// (see LimitResponses); zero means DefaultMaxResponseBytes.
+	MaxResponseBytes int64
 }
 
 // New returns the shared client. Call it once per process and hand the
-// result to every MSAL client and the Graph adapter.
+// result to every MSAL client and the notifiers. Its response bodies are
+// capped at opts.MaxResponseBytes.
 func New(opts Options) (*http.Client, error) {
 	tr, err := NewTransport(opts)
 	if err != nil {
 		return nil, err
 	}
-	return &http.Client{Transport: tr, Timeout: opts.Timeout}, nil
+	return &http.Client{Transport: LimitResponses(tr, opts.MaxResponseBytes), Timeout: opts.Timeout}, nil
 }
 
 // NewTransport returns the pooled transport behind New, for callers that wrap

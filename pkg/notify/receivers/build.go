@@ -35,7 +35,12 @@ func (d Deps) roots() *x509.CertPool {
 		return d.RootCAs
 	}
 	if d.HTTPClient != nil {
-		if tr, ok := d.HTTPClient.Transport.(*http.Transport); ok && tr.TLSClientConfig != nil {
+		rt := d.HTTPClient.Transport
+		// transport.New wraps its pool in a response size cap.
+		if w, ok := rt.(interface{ Unwrap() http.RoundTripper }); ok {
+			rt = w.Unwrap()
+		}
+		if tr, ok := rt.(*http.Transport); ok && tr.TLSClientConfig != nil {
 			return tr.TLSClientConfig.RootCAs
 		}
 	}
