@@ -127,7 +127,7 @@ func NewReader(cfg Config) (*Reader, error) {
 	budget := NewBudget(cfg.Clock, limits)
 	budget.log = cfg.Logger.With("tenant", cfg.TenantID)
 	return &Reader{
-		tenant: cfg.TenantID, client: msgraphsdk.NewGraphServiceClient(adapter), adapter: adapter, base: base,
+		tenant: cfg.TenantID, client: newServiceClient(adapter), adapter: adapter, base: base,
 		budget: budget,
 	}, nil
 }
@@ -182,4 +182,13 @@ func retryServerErrors(cumulative time.Duration, attempt int, _ *http.Request, r
 // withBudget attaches the Reader's budget to ctx for budgetMiddleware.
 func (r *Reader) withBudget(ctx context.Context) context.Context {
 	return context.WithValue(ctx, budgetKey{}, r.budget)
+}
+
+// newServiceClient is msgraphsdk.NewGraphServiceClient without its write
+// of the SDK's global backing-store factory: that write races with every
+// other tenant's reader deserializing a response (go test -race finds it
+// as soon as a reader is created while another reads). The factory it
+// would write is the default already in place.
+func newServiceClient(adapter *msgraphsdk.GraphRequestAdapter) *msgraphsdk.GraphServiceClient {
+	return &msgraphsdk.GraphServiceClient{GraphBaseServiceClient: *msgraphsdk.NewGraphBaseServiceClient(adapter, nil)}
 }

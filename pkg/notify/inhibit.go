@@ -17,7 +17,9 @@ const CauseTransient = "transient"
 // the policies its failure is attributed to: the token_failing alert says
 // it all. Muted alerts are not resolved, so no false "resolved" appears.
 func inhibitedBy(f health.Finding, idpDown bool, failing failingToken) bool {
-	if idpDown && (f.Kind == health.KindTenantUnreachable || f.Cause == CauseTransient) {
+	// The outage alert itself carries the transient cause too; it is the
+	// one alert that must get through.
+	if idpDown && f.Kind != health.KindIdPUnreachable && (f.Kind == health.KindTenantUnreachable || f.Cause == CauseTransient) {
 		return true
 	}
 	if !failing.any {
