@@ -2,8 +2,10 @@ package probe
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
 )
@@ -39,9 +41,35 @@ func forcedRedemption(ctx context.Context) bool {
 // tenantCache binds an MSAL cache accessor to one tenant. MSAL's partition
 // hints are ignored: device-code results arrive with an empty hint, so the
 // tenant is the only reliable key.
+//
+// MSAL calls Replace two or three times per silent acquisition (accounts,
+// token lookup, token write), and decoding the cache JSON was the largest
+// share of a probe's CPU. The accessor therefore remembers what MSAL's
+// in-memory cache holds (the digest of the stored blob it came from, and
+// whether access tokens were hidden) and skips a Replace that would load
+// exactly that again. The stored blob is still read every time, so a write
+// by anyone else (a re-enrollment) is always loaded.
 type tenantCache struct {
 	store    TokenCacheStore
 	tenantID string
+
+	mu     sync.Mutex
+	valid  bool     // MSAL's memory matches digest and hidden
+	digest [32]byte // SHA-256 of the stored (decrypted) blob
+	hidden bool     // access tokens were dropped when it was loaded
+}
+
+// inMemory reports whether MSAL already holds data loaded with hidden.
+func (c *tenantCache) inMemory(sum [32]byte, hidden bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.valid && c.digest == sum && c.hidden == hidden
+}
+
+func (c *tenantCache) remember(valid bool, sum [32]byte, hidden bool) {
+	c.mu.Lock()
+	c.valid, c.digest, c.hidden = valid, sum, hidden
+	c.mu.Unlock()
 }
 
 var _ cache.ExportReplace = (*tenantCache)(nil)
@@ -52,12 +80,23 @@ func (c *tenantCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.
 	if err != nil {
 		return fmt.Errorf("load token cache of tenant %s: %w", c.tenantID, err)
 	}
-	if forcedRedemption(ctx) && len(data) > 0 {
+	sum := sha256.Sum256(data)
+	hide := forcedRedemption(ctx) && len(data) > 0
+	if c.inMemory(sum, hide) {
+		return nil
+	}
+	if hide {
 		if data, err = withoutAccessTokens(data); err != nil {
+			c.remember(false, sum, hide)
 			return fmt.Errorf("token cache of tenant %s: %w", c.tenantID, err)
 		}
 	}
-	return u.Unmarshal(data)
+	if err := u.Unmarshal(data); err != nil {
+		c.remember(false, sum, hide)
+		return err
+	}
+	c.remember(true, sum, hide)
+	return nil
 }
 
 // Export saves MSAL's cache after every token write.
@@ -67,8 +106,12 @@ func (c *tenantCache) Export(_ context.Context, m cache.Marshaler, _ cache.Expor
 		return fmt.Errorf("encode token cache of tenant %s: %w", c.tenantID, err)
 	}
 	if err := c.store.SaveTokenCache(c.tenantID, data); err != nil {
+		// MSAL's memory is now ahead of the store: load it again next time.
+		c.remember(false, [32]byte{}, false)
 		return fmt.Errorf("save token cache of tenant %s: %w", c.tenantID, err)
 	}
+	// MSAL's memory is what was just stored.
+	c.remember(true, sha256.Sum256(data), false)
 	return nil
 }
 

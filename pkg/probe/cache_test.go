@@ -41,6 +41,8 @@ func TestCacheHidesAccessTokensOnlyForForcedRedemption(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A fresh accessor, as after a restart: MSAL's memory holds nothing yet.
+	c = &tenantCache{store: caches, tenantID: "t"}
 	var plain, forced fakeUnmarshaler
 	if err := c.Replace(context.Background(), &plain, cache.ReplaceHints{}); err != nil {
 		t.Fatal(err)
@@ -64,6 +66,45 @@ func TestCacheHidesAccessTokensOnlyForForcedRedemption(t *testing.T) {
 	err := c.Replace(withForcedRedemption(context.Background()), &forced, cache.ReplaceHints{})
 	if err == nil || contains([]string{err.Error()}, "rt-secret-garbage") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestCacheSkipsReloadingWhatMSALHolds: a Replace that would load what
+// MSAL already holds (same stored blob, same hiding) does not decode it
+// again; a changed blob, a change of hiding, or a failed save loads again.
+func TestCacheSkipsReloadingWhatMSALHolds(t *testing.T) {
+	blob := []byte(`{"AccessToken":{"k":{"secret":"at"}},"RefreshToken":{"r":{"secret":"rt"}}}`)
+	caches := &memoryCaches{}
+	_ = caches.SaveTokenCache("t", blob)
+	c := &tenantCache{store: caches, tenantID: "t"}
+	plain, forced := context.Background(), withForcedRedemption(context.Background())
+	steps := []struct {
+		name   string
+		before func()
+		ctx    context.Context
+		loads  bool
+	}{
+		{"first read", nil, plain, true},
+		{"same read again", nil, plain, false},
+		{"forced read hides access tokens", nil, forced, true},
+		{"forced read again", nil, forced, false},
+		{"ordinary read after a forced one", nil, plain, true},
+		{"after MSAL exported", func() {
+			_ = c.Export(plain, fakeMarshaler{[]byte(`{"RefreshToken":{"r2":{}}}`)}, cache.ExportHints{})
+		}, plain, false},
+		{"after someone else wrote the store", func() { _ = caches.SaveTokenCache("t", blob) }, plain, true},
+	}
+	for _, st := range steps {
+		if st.before != nil {
+			st.before()
+		}
+		var u fakeUnmarshaler
+		if err := c.Replace(st.ctx, &u, cache.ReplaceHints{}); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if loaded := u.got != nil; loaded != st.loads {
+			t.Errorf("%s: loaded = %v, want %v", st.name, loaded, st.loads)
+		}
 	}
 }
 
