@@ -121,7 +121,7 @@ func (a *Agent) policyPass(ctx context.Context, id string) {
 		return
 	}
 	reader, err := a.readerLocked(tr)
-	cfg, clocks, since := tr.cfg, tr.clocks, tr.policyReadAt
+	cfg, clocks, since, prevSignIns := tr.cfg, tr.clocks, tr.policyReadAt, tr.signIns
 	a.mu.Unlock()
 	if err != nil {
 		a.log.Error("building the Graph reader", "tenant", id, "err", err)
@@ -135,13 +135,25 @@ func (a *Agent) policyPass(ctx context.Context, id string) {
 	if ctx.Err() != nil {
 		return
 	}
+	// Everything that needs the network or the state file happens here,
+	// before the agent's lock is taken.
+	signIns := mergeSignIns(prevSignIns, rd.signIns, now.Add(-signInLookback))
+	subj := policy.Subject{
+		UserID: rd.user.ID, UPN: cfg.ServiceAccount, GroupIDs: rd.groups, RoleTemplateIDs: rd.roles,
+		ClientAppID: cfg.ClientAppID, AuthFlow: string(clocks.AuthFlow), TokenHasMFA: clocks.TokenHasMFA,
+		IP: egressIP(signIns, cfg.ClientAppID),
+	}
 	var loaded policy.Loaded
 	var locs []policy.NamedLocation
 	var prevSnapshot []policy.Policy
+	var evals []policy.Evaluation
+	var whatIf []health.Finding
 	graphOK := rd.policiesRead
 	if graphOK {
 		loaded = policy.LoadBytes("graph:"+id, listJSON(rd.policies))
 		locs = policy.LoadBytes("graph:"+id+":namedLocations", listJSON(rd.locations)).Locations
+		evals = policy.Evaluate(loaded.Policies, locs, subj)
+		whatIf = a.secondOpinion(ctx, reader, cfg.ID, cfg.Name, subj, evals, now)
 		prevSnapshot = a.loadSnapshot(id)
 		defer a.saveSnapshot(id, rd.policies) // after the lock below is released
 	}
@@ -155,14 +167,9 @@ func (a *Agent) policyPass(ctx context.Context, id string) {
 	if a.tenants[id] != tr { // removed during the pass
 		return
 	}
-	tr.signIns = mergeSignIns(tr.signIns, rd.signIns, now.Add(-signInLookback))
-	subj := policy.Subject{
-		UserID: rd.user.ID, UPN: cfg.ServiceAccount, GroupIDs: rd.groups, RoleTemplateIDs: rd.roles,
-		ClientAppID: cfg.ClientAppID, AuthFlow: string(clocks.AuthFlow), TokenHasMFA: clocks.TokenHasMFA,
-		IP: egressIP(tr.signIns, cfg.ClientAppID),
-	}
+	tr.signIns = signIns
 	if graphOK {
-		tr.evaluations = policy.Evaluate(loaded.Policies, locs, subj)
+		tr.evaluations = evals
 		tr.subject = subj
 		tr.policyReadAt = now
 		tr.driftFindings = driftFindings(tr, prevSnapshot, loaded.Policies, locs, subj, now)
@@ -183,6 +190,7 @@ func (a *Agent) policyPass(ctx context.Context, id string) {
 	}
 	fs := append([]health.Finding(nil), tr.forecast.Findings...)
 	fs = append(fs, tr.driftFindings...)
+	fs = append(fs, whatIf...)
 	fs = append(fs, graphAccessFindings(cfg.ID, cfg.Name, rd.problems, now)...)
 	for _, p := range rd.problems {
 		tr.policyProblems = append(tr.policyProblems, p.Error())
