@@ -41,6 +41,9 @@ func runEnroll(env *cliEnv, args []string) int {
 	if *listen != "" && !*authCode {
 		return fail(env, 2, "--listen only applies to --auth-code")
 	}
+	if code, done := enrollThroughDaemon(env, *cfgPath, pos[0], *authCode, *listen); done {
+		return code
+	}
 	ps, code := openProbeSetup(env, *cfgPath, pos[0])
 	if ps == nil {
 		return code

@@ -18,7 +18,8 @@ func TestSilenceAddListRemove(t *testing.T) {
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state.db")
 	key := filepath.Join(dir, "state.key")
-	common := []string{"--state", state, "--key-file", key}
+	// A socket nobody listens on: the commands use the state file.
+	common := []string{"--state", state, "--key-file", key, "--socket", filepath.Join(dir, "none.sock")}
 
 	code, out, errOut := runConfigCLI(append([]string{"silence", "add", "--tenant", "6f1c2d3e-0000-4000-8000-000000000001",
 		"--kind", "predicted_break", "--for", "2d", "--reason", "policy rollout this week", "--author", "alice", "--json"}, common...)...)
@@ -53,7 +54,7 @@ func TestSilenceAddListRemove(t *testing.T) {
 
 func TestSilenceAddRejectsBadInput(t *testing.T) {
 	dir := t.TempDir()
-	common := []string{"--state", filepath.Join(dir, "state.db"), "--key-file", filepath.Join(dir, "k")}
+	common := []string{"--state", filepath.Join(dir, "state.db"), "--key-file", filepath.Join(dir, "k"), "--socket", filepath.Join(dir, "none.sock")}
 	cases := []struct {
 		args []string
 		want string

@@ -13,14 +13,14 @@ import (
 )
 
 func init() {
-	register(command{name: "policies", summary: "evaluate exported Conditional Access policies offline (policies analyze)", run: runPolicies})
+	register(command{name: "policies", summary: "a tenant's live policy evaluation, or exported files offline (analyze)", run: runPolicies})
 }
 
 const policiesUsage = "policies analyze [flags] FILE_OR_DIR..."
 
-// runPolicies dispatches on the sub-verb. Only the offline "analyze" form
-// lives here; a live per-tenant form ("policies TENANT") belongs to the
-// daemon's local API.
+// runPolicies dispatches on the sub-verb: "analyze" evaluates exported
+// files offline; anything else names a tenant whose live evaluation the
+// daemon answers (policies_live.go).
 func runPolicies(env *cliEnv, args []string) int {
 	verb, rest := subcommand(args)
 	switch verb {
@@ -31,9 +31,9 @@ func runPolicies(env *cliEnv, args []string) int {
 			printAnalyzeHelp(env)
 			return 0
 		}
-		return fail(env, 2, "usage: tokenhealth %s", policiesUsage)
+		return fail(env, 2, "usage: tokenhealth %s\n       tokenhealth %s", policiesUsage, policiesLiveUsage)
 	}
-	return fail(env, 2, "policies %q: showing a tenant's live policies needs the running agent (daemon); offline, use: tokenhealth %s", verb, policiesUsage)
+	return policiesLive(env, verb, rest)
 }
 
 // idList is a repeatable flag of object ids; "none" states "member of

@@ -120,7 +120,8 @@ func TestPoliciesExitCodes(t *testing.T) {
 		code   int
 		stderr string
 	}{
-		{[]string{"contoso"}, 2, "needs the running agent (daemon)"},
+		{[]string{"contoso", "--socket", "/nonexistent/th.sock"}, exitDaemonDown, "cannot reach the tokenhealth daemon at /nonexistent/th.sock"},
+		{[]string{"contoso", "extra", "--socket", "/nonexistent/th.sock"}, 2, `policies: unexpected argument "extra"`},
 		{[]string{}, 2, "usage: tokenhealth policies analyze"},
 		{[]string{"analyze"}, 2, "name at least one exported policy file or directory"},
 		{[]string{"analyze", "--auth-flow", "implicit", "x"}, 2, `--auth-flow "implicit" must be one of deviceCode, authorizationCode`},

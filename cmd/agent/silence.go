@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/tokenhealth/tokenhealth/internal/clock"
 	"github.com/tokenhealth/tokenhealth/internal/config"
+	"github.com/tokenhealth/tokenhealth/internal/localapi"
 	"github.com/tokenhealth/tokenhealth/internal/store"
 	"github.com/tokenhealth/tokenhealth/pkg/health"
 	"github.com/tokenhealth/tokenhealth/pkg/notify"
@@ -38,36 +40,71 @@ func runSilence(env *cliEnv, args []string) int {
 	fmt.Fprintln(env.stderr, "usage: tokenhealth "+silenceUsage)
 	fmt.Fprintln(env.stderr, "\nA silence mutes new and repeated alerts of one tenant (optionally one finding kind)")
 	fmt.Fprintln(env.stderr, "until it ends by itself; resolved notifications are still sent. Flags common to all:")
-	fmt.Fprintln(env.stderr, "  --state FILE --key-file FILE   the state file and its key (the agent must be stopped)")
+	fmt.Fprintln(env.stderr, "  --socket PATH                  the daemon's socket; when it answers, the daemon makes the change")
+	fmt.Fprintln(env.stderr, "  --state FILE --key-file FILE   the state file and its key, used when no daemon answers")
 	return 2
 }
 
-// silenceFlags opens the silence store the command works on. The daemon's
-// local API will replace the direct state-file access; the commands only
-// see notify.SilenceStore.
+// silenceFlags choose the silence store the command works on: the running
+// daemon through its socket (it holds the state file), or the state file
+// directly when no daemon answers. The commands only see notify.SilenceStore.
 type silenceFlags struct {
+	socket  *string
 	state   string
 	keyFile string
 }
 
 func (f *silenceFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.state, "state", defaultStateFile, "the state file")
+	f.socket = socketFlag(fs)
+	fs.StringVar(&f.state, "state", defaultStateFile, "the state file, used only when no daemon answers on --socket")
 	fs.StringVar(&f.keyFile, "key-file", "", "the state key file ("+stateKeyFlagDefaults+")")
 }
 
 func (f *silenceFlags) open() (notify.SilenceStore, func(), error) {
+	if daemonAnswers(*f.socket) {
+		return &socketSilences{c: localapi.NewClient(*f.socket)}, func() {}, nil
+	}
 	key := f.keyFile
 	if key == "" {
 		key = defaultKeyFile()
 	}
 	db, err := store.Open(f.state, store.Options{KeyFile: key, Timeout: 500 * time.Millisecond})
 	if errors.Is(err, store.ErrLocked) {
-		return nil, nil, fmt.Errorf("%w\nthe agent is running and holds the state file; stop it (systemctl stop tokenhealth) to change silences, then start it again", err)
+		return nil, nil, fmt.Errorf("%w\nthe agent holds the state file but does not answer on %s; give its socket with --socket", err, *f.socket)
 	}
 	if err != nil {
 		return nil, nil, err
 	}
 	return &notify.SilenceDB{DB: db, Clock: clock.Real{}}, func() { _ = db.Close() }, nil
+}
+
+// daemonAnswers reports whether something accepts connections on the
+// socket: then the daemon owns the state file and every change goes
+// through it.
+func daemonAnswers(socket string) bool {
+	c, err := net.DialTimeout("unix", socket, 500*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	_ = c.Close()
+	return true
+}
+
+// socketSilences is notify.SilenceStore over the daemon's local API.
+type socketSilences struct{ c *localapi.Client }
+
+func (s *socketSilences) AddSilence(ctx context.Context, req notify.SilenceRequest) (notify.Silence, error) {
+	return s.c.AddSilence(ctx, localapi.SilenceRequest{
+		TenantID: req.TenantID, Kind: string(req.Kind), Duration: req.For, Reason: req.Reason, Author: req.Author,
+	})
+}
+
+func (s *socketSilences) ListSilences(ctx context.Context) ([]notify.Silence, error) {
+	return s.c.Silences(ctx)
+}
+
+func (s *socketSilences) RemoveSilence(ctx context.Context, id string) error {
+	return s.c.RemoveSilence(ctx, id)
 }
 
 // parseInterleaved parses flags that may come before or after positional

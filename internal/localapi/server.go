@@ -13,6 +13,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -176,7 +177,7 @@ func (s *Server) routes() http.Handler {
 			s.answer(w, nil, err)
 			return
 		}
-		out, err := s.backend.AddSilence(r.Context(), req, peerName(r.Context()))
+		out, err := s.backend.AddSilence(r.Context(), req, silenceAuthor(req.Author, peerName(r.Context())))
 		s.answer(w, out, err)
 	})
 	write("DELETE /v1/silences/{id}", func(w http.ResponseWriter, r *http.Request) {
@@ -203,6 +204,16 @@ func (s *Server) routes() http.Handler {
 		s.answer(w, map[string]string{"received": "ok"}, s.backend.EnrollRedirect(r.Context(), r.PathValue("id"), req.URL))
 	})
 	return refuseBrowsers(mux)
+}
+
+// silenceAuthor records the claimed author with the peer's real user, so
+// `sudo tokenhealth silence add` names the person and the account.
+func silenceAuthor(claimed, peer string) string {
+	claimed = strings.TrimSpace(claimed)
+	if claimed == "" || claimed == peer {
+		return peer
+	}
+	return claimed + " (as " + peer + ")"
 }
 
 // refuseBrowsers rejects any request carrying an Origin header: a web page

@@ -124,6 +124,9 @@ type SilenceRequest struct {
 	Kind     string        `json:"kind,omitempty"`
 	Duration time.Duration `json:"duration"`
 	Reason   string        `json:"reason"`
+	// Author is who the client says is acting (e.g. SUDO_USER); the
+	// daemon records it next to the peer's real user, never instead of it.
+	Author string `json:"author,omitempty"`
 }
 
 // BackupRequest is POST /v1/db/backup: a hot backup written by the daemon.
