@@ -74,6 +74,17 @@ func (db *DB) AppendProbe(tenantID string, a ProbeAttempt) error {
 	return db.writes.submit(func(tx *bolt.Tx) error { return putProbe(tx.Bucket([]byte(BucketProbes)), w) })
 }
 
+// AppendProbe records an attempt inside a Batch or Update transaction, so a
+// probe's history entry and its state commit together (one group commit per
+// probe instead of two).
+func (t *Tx) AppendProbe(tenantID string, a ProbeAttempt) error {
+	w, err := t.db.newProbeWrite(tenantID, a)
+	if err != nil {
+		return err
+	}
+	return putProbe(t.tx.Bucket([]byte(BucketProbes)), w)
+}
+
 // probeWrite is an encoded attempt ready to store.
 type probeWrite struct {
 	tenant string

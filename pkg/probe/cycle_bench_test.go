@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -64,6 +66,7 @@ func benchmarkProbeCycle(b *testing.B, n int) {
 	var allocs uint64
 	var outcomes map[Outcome]int
 	cycles := 0
+	stopProfiles := profileCycle(b, n)
 	for b.Loop() {
 		cpu0, sim0, allocs0 := cpuTime(b), env.simCPU.Load(), mallocs()
 		start := time.Now()
@@ -74,6 +77,7 @@ func benchmarkProbeCycle(b *testing.B, n int) {
 		allocs += mallocs() - allocs0
 		cycles++
 	}
+	stopProfiles()
 	probes := float64(cycles * n)
 	bound := time.Duration(n) * cycleLatency / cycleConcurrency
 	b.ReportMetric(float64(wall)/float64(cycles)/float64(bound), "x-bound")
@@ -91,6 +95,36 @@ func benchmarkProbeCycle(b *testing.B, n int) {
 	}
 	base := baselineLoop(b, env, env.targets[:sample])
 	b.ReportMetric(float64(base)*float64(n)/float64(sample)/(float64(wall)/float64(cycles)), "baseline-x")
+}
+
+// profileCycle writes CPU and heap profiles of the timed cycles only
+// (setup excluded) when TOKENHEALTH_BENCH_PROFILE names a directory:
+// cycle-N.cpu and cycle-N.heap.
+func profileCycle(b *testing.B, n int) (stop func()) {
+	dir := os.Getenv("TOKENHEALTH_BENCH_PROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("cycle-%d.cpu", n)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		h, err := os.Create(filepath.Join(dir, fmt.Sprintf("cycle-%d.heap", n)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer h.Close()
+		runtime.GC()
+		if err := pprof.WriteHeapProfile(h); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
