@@ -52,12 +52,17 @@ func (a *Agent) applyUpdate(u probe.Update) {
 		a.m.probeFailures.WithLabelValues(string(r.Diagnosis.Cause)).Inc()
 	}
 	id := strings.ToLower(u.TenantID)
+	backoff := 0.0
+	if u.ConsecutiveTransient > 0 && !u.NextProbe.IsZero() {
+		backoff = max(0, u.NextProbe.Sub(a.clock.Now()).Seconds())
+	}
 	a.mu.Lock()
 	tr := a.tenants[id]
 	if tr == nil { // removed by a reload while the probe ran
 		a.mu.Unlock()
 		return
 	}
+	a.m.backoffSeconds.WithLabelValues(id).Set(backoff)
 	prev := tr.probeState
 	tr.probeState = u.State
 	tr.lastProbe = r

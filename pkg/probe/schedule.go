@@ -36,6 +36,9 @@ type Update struct {
 	// transient failures (zero after a conclusive attempt).
 	ConsecutiveTransient int
 	TransientSince       time.Time
+	// NextProbe is when the tenant is probed again: after a transient
+	// failure, the backoff (exported as a metric).
+	NextProbe time.Time
 }
 
 // TenantStatus is a snapshot of one tenant in the scheduler.

@@ -178,7 +178,7 @@ func (s *Scheduler) handle(jr jobResult) {
 	s.heap.schedule(e, next)
 	idp := s.idp.status()
 	upd := Update{TenantID: lowerID(id), Name: e.spec.Target.DisplayName(), State: e.state, Previous: prev, Result: r, IdP: idp,
-		ConsecutiveTransient: e.transients}
+		ConsecutiveTransient: e.transients, NextProbe: next}
 	if e.transients > 0 {
 		upd.TransientSince = e.firstTransient
 	}

@@ -248,6 +248,28 @@ func (w *world) states() map[string]health.State {
 	return out
 }
 
+// trueVerdict is the state a tenant of the generated mix must settle in.
+func (w *world) trueVerdict(id string) health.State {
+	switch w.mixOf[id] {
+	case mixReportOnly:
+		return health.StateWarning
+	case mixEveryTime:
+		return health.StateFailing
+	}
+	return health.StateHealthy
+}
+
+// atTrueVerdicts reports whether every tenant shows its true verdict.
+func (w *world) atTrueVerdicts() bool {
+	st := w.states()
+	for id, s := range st {
+		if s != w.trueVerdict(id) {
+			return false
+		}
+	}
+	return len(st) == len(w.mixOf)
+}
+
 // metric sums the samples of a metric family whose labels include match.
 func (w *world) metric(name string, match map[string]string) float64 {
 	w.t.Helper()
