@@ -132,6 +132,7 @@ type capture struct {
 	srv     *httptest.Server
 	mu      sync.Mutex
 	reqs    []string
+	bodies  [][]byte
 	headers []http.Header
 	reply   string
 }
@@ -151,6 +152,7 @@ func newCapture(t *testing.T, reply string) *capture {
 		}
 		c.mu.Lock()
 		c.reqs = append(c.reqs, r.Method+" "+r.URL.String()+"\n"+string(body))
+		c.bodies = append(c.bodies, body)
 		c.headers = append(c.headers, r.Header.Clone())
 		c.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")

@@ -104,6 +104,7 @@ func newRun(t *testing.T) *run {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
+	renamePolicy(t, sim.Tenant(tenantSIF), "Report-only: require MFA for all users", hostilePolicyName)
 	r := &run{
 		t: t, bin: bin, dir: dir, cfg: filepath.Join(dir, "config.yaml"), sock: filepath.Join(dir, "th.sock"),
 		metrics: freePort(t), front: newRecordingFront(t, sim),
@@ -208,8 +209,19 @@ func socketClient(path string) *http.Client {
 	}}, Timeout: 30 * time.Second}
 }
 
-func TestNoSecretOrTokenLeaks(t *testing.T) {
+// TestEndToEnd runs the binary once and checks the run two ways: no
+// secret or token anywhere, and tenant-controlled text escaped everywhere.
+func TestEndToEnd(t *testing.T) {
 	r := newRun(t)
+	r.exercise()
+	t.Run("no secret or token leaks", r.checkLeaks)
+	t.Run("tenant-controlled strings are escaped", r.checkEscaping)
+}
+
+// exercise drives the binary through everything an administrator and the
+// daemon do, collecting every output.
+func (r *run) exercise() {
+	t := r.t
 
 	for _, id := range []string{tenantHealthy, tenantSIF} {
 		if out, code := r.cli("", "enroll", id, "--config", r.cfg); code != 0 {
@@ -323,6 +335,12 @@ func TestNoSecretOrTokenLeaks(t *testing.T) {
 	}
 	r.out("raw state file").Write(state)
 
+}
+
+// checkLeaks searches every output for every configured secret and every
+// token the simulator issued.
+func (r *run) checkLeaks(t *testing.T) {
+	issued, counts := r.front.issued()
 	needles := map[string]string{
 		"Slack bot token": slackBotToken, "webhook HMAC secret": webhookHMAC, "webhook bearer token": webhookBearer,
 		"SMTP password": smtpPassword, "client secret": clientSecret,
