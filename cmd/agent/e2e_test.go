@@ -33,7 +33,25 @@ type e2e struct {
 	sim    *entrasim.Server
 	slack  *fakeSlack
 	daemon *exec.Cmd
-	logs   *bytes.Buffer
+	logs   *syncBuffer
+}
+
+// syncBuffer collects a child process's output while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // fakeSlack stands in for slack.com's Web API (it cannot be reached here).
@@ -148,7 +166,7 @@ func (e *e2e) cli(args ...string) (string, int) {
 
 func (e *e2e) startDaemon() {
 	e.t.Helper()
-	e.logs = &bytes.Buffer{}
+	e.logs = &syncBuffer{}
 	e.daemon = exec.Command(e.bin, "run", "--config", e.cfg)
 	e.daemon.Env = append(os.Environ(), "TOKENHEALTH_CONNECT_TO="+e.sim.Addr())
 	e.daemon.Stdout, e.daemon.Stderr = e.logs, e.logs
