@@ -52,7 +52,7 @@ func runDB(env *cliEnv, args []string) int {
 	}
 	fmt.Fprintln(env.stderr, "usage: tokenhealth db backup PATH | db check | db compact  [--state FILE] [--key-file FILE]")
 	fmt.Fprintln(env.stderr, "  backup   write a consistent copy of the state file to PATH (through the agent if it is running)")
-	fmt.Fprintln(env.stderr, "  check    verify the file's pages, encrypted token caches and records")
+	fmt.Fprintln(env.stderr, "  check    verify the file's pages, encrypted token caches and records (of a hot copy while the agent runs)")
 	fmt.Fprintln(env.stderr, "  compact  rewrite the file without free pages (the agent must be stopped)")
 	return 2
 }
@@ -73,7 +73,7 @@ func parseDBFlags(env *cliEnv, verb, usage string, args []string) (dbFlags, []st
 	fs.StringVar(&f.state, "state", defaultStateFile, "the state file")
 	fs.StringVar(&f.keyFile, "key-file", "", "the key file protecting token caches in the state file ("+stateKeyFlagDefaults+")")
 	var socket *string
-	if verb == "backup" {
+	if verb == "backup" || verb == "check" {
 		socket = socketFlag(fs)
 	}
 	if verb == "check" {
@@ -176,7 +176,7 @@ type checkReport struct {
 }
 
 func dbCheck(env *cliEnv, args []string) int {
-	f, pos, ok := parseDBFlags(env, "check", "db check [--state FILE] [--key-file FILE] [--json]", args)
+	f, pos, ok := parseDBFlags(env, "check", "db check [--state FILE] [--key-file FILE] [--socket PATH] [--json]", args)
 	if !ok {
 		return 2
 	}
@@ -184,11 +184,17 @@ func dbCheck(env *cliEnv, args []string) int {
 		return fail(env, 2, "db check: unexpected argument %q", pos[0])
 	}
 	db, err := openExisting(f)
-	if errors.Is(err, store.ErrLocked) {
-		return offlineLocked(env, "check", f)
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, store.ErrLocked) {
 		return fail(env, 1, "%v", err)
+	}
+	name := f.state
+	if errors.Is(err, store.ErrLocked) {
+		var cleanup func()
+		if db, cleanup, err = snapshotThroughDaemon(f); err != nil {
+			return fail(env, 1, "%v", err)
+		}
+		defer cleanup()
+		name += " (a hot copy taken by the running agent)"
 	}
 	defer db.Close()
 	problems, err := db.Check()
@@ -213,12 +219,12 @@ func dbCheck(env *cliEnv, args []string) int {
 	}
 	if len(problems) > 0 {
 		fmt.Fprintf(env.stderr, "tokenhealth: %s: %d problem(s) found; restore a backup made with 'tokenhealth db backup', or move the file aside to start fresh\n",
-			db.Path(), len(problems))
+			name, len(problems))
 		return 1
 	}
 	if !f.json {
 		fmt.Fprintf(env.stdout, "%s: no problems found (schema version %d; %d token caches, %d probe records, %d findings; %d bytes)\n",
-			db.Path(), stats.SchemaVersion, stats.Keys[store.BucketTokenCache], stats.Keys[store.BucketProbes],
+			name, stats.SchemaVersion, stats.Keys[store.BucketTokenCache], stats.Keys[store.BucketProbes],
 			stats.Keys[store.BucketFindings], stats.SizeBytes)
 	}
 	return 0

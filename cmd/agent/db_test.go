@@ -97,6 +97,11 @@ func TestDBBackupWhileDaemonHoldsFile(t *testing.T) {
 		}
 	}
 
+	code, _, errs = runCLI("db", "check", "--state", state, "--key-file", key, "--socket", sock)
+	if want := "its local API at " + sock + " did not answer"; code != 1 || !strings.Contains(errs, want) {
+		t.Fatalf("db check with nobody on the socket: exit %d, stderr %q, want %q", code, errs, want)
+	}
+
 	// A daemon on the socket writes the backup from its own handle.
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
@@ -129,6 +134,15 @@ func TestDBBackupWhileDaemonHoldsFile(t *testing.T) {
 	}
 	if _, err := os.Stat(dest); err != nil {
 		t.Fatalf("no backup written: %v", err)
+	}
+
+	// db check verifies a hot copy the daemon writes, then removes it.
+	code, out, errs = runCLI("db", "check", "--state", state, "--key-file", key, "--socket", sock)
+	if want := state + " (a hot copy taken by the running agent): no problems found"; code != 0 || !strings.HasPrefix(out, want) {
+		t.Fatalf("db check through the daemon: exit %d, stdout %q, stderr %q; want prefix %q", code, out, errs, want)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(state), ".check-*")); len(left) != 0 {
+		t.Fatalf("the hot copy was left behind: %v", left)
 	}
 }
 
