@@ -76,19 +76,19 @@ kill -TERM "$AGENT"
 wait "$TIMEPID" || true
 AGENT=
 
-awk -F'\t' -v total="$SECONDS_TO_RUN" 'NR>1 {n++; t[n]=$1; rss[n]=$2; hwm[n]=$3; cpu[n]=$4}
+# Summary (plain POSIX awk and sort, no gawk extensions).
+N=$(($(wc -l <"$OUT/samples.tsv") - 1))
+THIRD=$((N / 3)); [ "$THIRD" -ge 1 ] || THIRD=1
+STEADY_KB=$(tail -n "$THIRD" "$OUT/samples.tsv" | cut -f2 | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
+awk -F'\t' -v third="$THIRD" -v steady="$STEADY_KB" 'NR>1 {n++; t[n]=$1; hwm[n]=$3; cpu[n]=$4}
 END {
-	third = int(n/3); if (third < 1) third = 1
-	# steady: median RSS of the last third
-	m = 0; for (i = n-third+1; i <= n; i++) s[++m] = rss[i]
-	asort(s); med = s[int((m+1)/2)]
 	first = (cpu[third] - cpu[1]) / ((t[third] - t[1]) / 60.0)
 	last = (cpu[n] - cpu[n-third+1]) / ((t[n] - t[n-third+1]) / 60.0)
-	printf "peak RSS (VmHWM):          %.1f MB\n", hwm[n]/1024
-	printf "steady RSS (median, last third): %.1f MB\n", med/1024
-	printf "CPU, first third:           %.2f s per minute\n", first
-	printf "CPU, last third:            %.2f s per minute\n", last
-	printf "CPU total:                  %.1f s in %d s\n", cpu[n], t[n]
+	printf "peak RSS (VmHWM):                %.1f MB\n", hwm[n]/1024
+	printf "steady RSS (median, last third): %.1f MB\n", steady/1024
+	printf "CPU, first third:                %.2f s per minute\n", first
+	printf "CPU, last third:                 %.2f s per minute\n", last
+	printf "CPU total:                       %.1f s in %d s\n", cpu[n], t[n]
 }' "$OUT/samples.tsv"
 grep -E "Maximum resident set size|User time|System time|Elapsed" "$OUT/time.txt" || true
 grep -c "tenant probe state changed" "$OUT/agent.log" | sed 's/^/state changes logged: /' || true
