@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -208,4 +209,37 @@ func processCPU() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkReaderFootprint reports the live heap one tenant's Graph reader
+// (msgraph-sdk-go client, request adapter, auth provider, budget) holds:
+// the agent keeps one per enrolled tenant.
+func BenchmarkReaderFootprint(b *testing.B) {
+	const n = 1000
+	hc := graph.NewHTTPClient(http.DefaultTransport)
+	tokens := graph.TokenSourceFunc(func(context.Context, []string, string) (string, time.Time, error) {
+		return "", time.Time{}, nil
+	})
+	for b.Loop() {
+		before := liveHeap()
+		readers := make([]*graph.Reader, n)
+		for i := range readers {
+			r, err := graph.NewReader(graph.Config{TenantID: fmt.Sprintf("%08x-0000-4000-8000-000000000000", i),
+				Tokens: tokens, HTTPClient: hc, GraphURL: "https://graph.microsoft.com"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			readers[i] = r
+		}
+		after := liveHeap()
+		b.ReportMetric(float64(after-before)/n/1024, "heap-KB/reader")
+		runtime.KeepAlive(readers)
+	}
+}
+
+func liveHeap() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }

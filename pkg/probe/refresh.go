@@ -29,7 +29,10 @@ type ProberOptions struct {
 	Clock clock.Clock
 	// Timeout bounds one attempt; default DefaultProbeTimeout.
 	Timeout time.Duration
-	Logger  *slog.Logger
+	// MaxClients bounds the MSAL clients kept between attempts; default
+	// DefaultMaxClients.
+	MaxClients int
+	Logger     *slog.Logger
 }
 
 // Prober redeems tenants' refresh tokens, one attempt per call, and
@@ -39,7 +42,7 @@ type Prober struct {
 	opts ProberOptions
 
 	mu      sync.Mutex
-	clients map[string]*Client // by tenant id
+	clients *clientLRU // by lower-case tenant id
 }
 
 // NewProber returns a Prober.
@@ -56,7 +59,10 @@ func NewProber(opts ProberOptions) (*Prober, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Prober{opts: opts, clients: map[string]*Client{}}, nil
+	if opts.MaxClients <= 0 {
+		opts.MaxClients = DefaultMaxClients
+	}
+	return &Prober{opts: opts, clients: newClientLRU(opts.MaxClients)}, nil
 }
 
 // client returns the tenant's MSAL client, rebuilding it when the target
@@ -65,14 +71,14 @@ func (p *Prober) client(t Target) (*Client, error) {
 	id := strings.ToLower(t.TenantID)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if c := p.clients[id]; c != nil && sameTarget(c.target, t) {
+	if c := p.clients.get(id); c != nil && sameTarget(c.target, t) {
 		return c, nil
 	}
 	c, err := NewClient(t, p.opts.Store, p.opts.HTTP)
 	if err != nil {
 		return nil, err
 	}
-	p.clients[id] = c
+	p.clients.put(id, c)
 	return c, nil
 }
 
@@ -80,7 +86,7 @@ func (p *Prober) client(t Target) (*Client, error) {
 func (p *Prober) Forget(tenantID string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	delete(p.clients, strings.ToLower(tenantID))
+	p.clients.remove(strings.ToLower(tenantID))
 }
 
 // Clocks returns the tenant's clocks as recorded in the store.
