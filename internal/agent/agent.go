@@ -109,7 +109,7 @@ func New(opts Options) (*Agent, error) {
 	}
 	a := &Agent{
 		opts: opts, log: opts.Logger, clock: opts.Clock, reg: opts.Registry,
-		sd: sdNotifier{log: opts.Logger}, cfg: cfg, cfgLoadedAt: opts.Clock.Now(),
+		sd: sdNotifier{log: opts.Logger}, cfg: cfg, cfgLoadedAt: opts.Clock.Now(), startedAt: opts.Clock.Now(),
 		tenants: map[string]*tenantRuntime{}, problems: map[string]string{},
 		updates: make(chan probe.Update, 4096), policyCh: make(chan string, 1024),
 	}
@@ -124,6 +124,11 @@ func New(opts Options) (*Agent, error) {
 		db.Close()
 		return nil, err
 	}
+	// The tenants and their last verdicts are known before Run, so the
+	// first status (and the systemd READY summary) is already complete.
+	a.mu.Lock()
+	a.applyTenantsLocked(cfg)
+	a.mu.Unlock()
 	return a, nil
 }
 
@@ -138,7 +143,6 @@ func openStore(cfg *config.Config, clk clock.Clock, log *slog.Logger) (*store.DB
 // the scheduler's grace period. It returns the first fatal error.
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.db.Close()
-	a.startedAt = a.clock.Now()
 	ln := a.opts.Listener
 	if ln == nil {
 		var err error
@@ -153,9 +157,6 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 
-	a.mu.Lock()
-	a.applyTenantsLocked(a.cfg)
-	a.mu.Unlock()
 	if err := a.startNotifier(a.cfg); err != nil {
 		ln.Close()
 		return err

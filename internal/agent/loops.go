@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,6 +74,9 @@ func (a *Agent) applyUpdate(u probe.Update) {
 		tr.lastRefresh = r.Time
 	}
 	tr.lastUpdate = u
+	if u.State != probe.StateFailing {
+		tr.attribution = nil // a new failure gets its own evidence
+	}
 	tr.probeFindings = a.probeFindingsLocked(tr)
 	fs, rec := a.publishLocked(tr)
 	enteredFailing := u.State == probe.StateFailing && prev != probe.StateFailing
@@ -107,7 +111,24 @@ func (a *Agent) attributeLocked(tr *tenantRuntime) *policy.Attribution {
 		}
 	}
 	at := policy.Attribute(f, tr.signIns, tr.evaluations)
+	// A dead token cannot read the sign-in log any more, so a later
+	// failure of the same kind rarely finds its own entry. The first
+	// failure's sign-in evidence still names the policy: keep it.
+	if prev := tr.attribution; at.EvidenceSource != policy.EvidenceSignInLog && prev != nil &&
+		prev.EvidenceSource == policy.EvidenceSignInLog && slices.Equal(prev.codes, d.Codes) {
+		return &prev.Attribution
+	}
+	if at.EvidenceSource == policy.EvidenceSignInLog {
+		tr.attribution = &keptAttribution{Attribution: at, codes: slices.Clone(d.Codes)}
+	}
 	return &at
+}
+
+// keptAttribution is the last attribution made from the sign-in log, with
+// the error codes it explained.
+type keptAttribution struct {
+	policy.Attribution
+	codes []int
 }
 
 func (a *Agent) requestPolicyPass(id string) {

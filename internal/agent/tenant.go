@@ -24,6 +24,7 @@ type tenantRuntime struct {
 	probeState  probe.State
 	lastProbe   probe.Result
 	lastUpdate  probe.Update // the scheduler's latest verdict
+	attribution *keptAttribution
 	probed      bool
 	enrolled    bool
 	lastRefresh time.Time
