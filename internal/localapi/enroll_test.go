@@ -145,3 +145,17 @@ func TestShutdownEndsEnrollStream(t *testing.T) {
 		t.Fatal("the enrollment stream outlived the server's shutdown")
 	}
 }
+
+func TestSilenceAuthor(t *testing.T) {
+	tests := []struct{ claimed, peer, want string }{
+		{"", "root", "root"},
+		{"root", "root", "root"},
+		{"alice", "root", "alice (as root)"},
+		{"  bob ", "tokenhealth", "bob (as tokenhealth)"},
+	}
+	for _, tt := range tests {
+		if got := silenceAuthor(tt.claimed, tt.peer); got != tt.want {
+			t.Errorf("silenceAuthor(%q, %q) = %q, want %q", tt.claimed, tt.peer, got, tt.want)
+		}
+	}
+}
