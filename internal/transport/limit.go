@@ -27,8 +27,12 @@ type ResponseTooLargeError struct {
 	Limit  int64
 }
 
+// ErrResponseTooLargeText is the fixed part of the error's message, for
+// callers behind libraries that flatten errors to text (MSAL).
+const ErrResponseTooLargeText = "response body exceeds"
+
 func (e *ResponseTooLargeError) Error() string {
-	return fmt.Sprintf("%s %s: response body exceeds the %s limit; refusing to read more", e.Method, e.Host, formatBytes(e.Limit))
+	return fmt.Sprintf("%s %s: %s the %s limit; refusing to read more", e.Method, e.Host, ErrResponseTooLargeText, formatBytes(e.Limit))
 }
 
 func (e *ResponseTooLargeError) Unwrap() error { return ErrResponseTooLarge }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/tokenhealth/tokenhealth/internal/transport"
 )
 
 // DiagnoseError classifies an error returned by MSAL Go (or by any HTTP
@@ -124,6 +126,16 @@ func diagnoseTransport(err error) (Diagnosis, bool) {
 			"(a TLS-inspecting proxy, a missing CA bundle, or a wrong host)."
 		d.Remediation = "Configure the proxy's CA bundle for the agent, or exempt login.microsoftonline.com from TLS inspection."
 		return d, true
+	case errors.Is(err, transport.ErrResponseTooLarge) || strings.Contains(err.Error(), transport.ErrResponseTooLargeText):
+		// MSAL does not always wrap with %w; the cap's message is fixed.
+		d := Diagnose("")
+		d.Cause = CauseTransient
+		d.Transient = true
+		d.Values[ValueNetwork] = "response too large"
+		d.Explanation = "The answer was larger than the agent accepts (" + formatLimitFrom(err) +
+			"): a proxy or endpoint on the path is misbehaving; this says nothing about the token."
+		d.Remediation = causes[CauseTransient].remediation
+		return d, true
 	case errors.Is(err, context.Canceled):
 		kind = "cancelled"
 	case errors.Is(err, context.DeadlineExceeded):
@@ -153,4 +165,17 @@ func diagnoseTransport(err error) (Diagnosis, bool) {
 	}
 	d.Remediation = causes[CauseTransient].remediation
 	return d, true
+}
+
+// formatLimitFrom picks "the 16 MiB limit" out of a ResponseTooLargeError's
+// message, which may have lost its type inside MSAL.
+func formatLimitFrom(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, transport.ErrResponseTooLargeText+" "); i >= 0 {
+		rest := msg[i+len(transport.ErrResponseTooLargeText)+1:]
+		if j := strings.Index(rest, " limit"); j >= 0 {
+			return rest[:j+len(" limit")]
+		}
+	}
+	return "the size limit"
 }
