@@ -18,16 +18,16 @@ import (
 // hourly (the scheduler's failing interval); the rest succeed every 15
 // minutes: 96 attempts a day.
 //
-// Sub-benchmarks: 1,000 tenants for the full 30 days (the per-tenant
-// footprint does not depend on the fleet size: retention is per tenant),
-// and 10,000 tenants for 3 days, past the point (about 2.1 days) where the
-// 200-success cap holds every healthy tenant's history constant, so its
-// file size is the steady state of a 10,000-tenant agent.
+// It runs 100 tenants for the full 30 days: retention is per tenant, so the
+// bytes per tenant it reports times 10,000 is a 10,000-tenant agent's file
+// (30 days at 10,000 tenants, 28.8 million group-committed writes, takes
+// hours of wall time on a shared two-core machine; the write rate is the
+// same per write).
 //
 // Metrics: bytes/tenant (file size / tenants), file-MB, records kept per
 // tenant, writes/s (wall), and the retention pass's wall time.
 func BenchmarkStoreGrowth(b *testing.B) {
-	for _, tc := range []struct{ tenants, days int }{{1000, 30}, {10000, 3}} {
+	for _, tc := range []struct{ tenants, days int }{{100, 30}} {
 		b.Run(fmt.Sprintf("tenants=%d/days=%d", tc.tenants, tc.days), func(b *testing.B) {
 			if testing.Short() {
 				b.Skip("-short: store growth runs for minutes")
