@@ -206,3 +206,41 @@ func TestDamagedRootPageIsCorruptErrorNotPanic(t *testing.T) {
 	}
 	db.Close()
 }
+
+// TestGarbageOverDataPagesIsErrorNotPanic: bytes over pages 2-5 (what a
+// bad sector or a stray write leaves) must give readers, writers and
+// Check an error naming the file, never a panic that kills the daemon.
+func TestGarbageOverDataPagesIsErrorNotPanic(t *testing.T) {
+	path := populated(t)
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte(strings.Repeat("\xde\xad\xbe\xef", 4*4096/4)), 2*4096); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	db, err := Open(path, Options{Key: testKey})
+	if err != nil {
+		var ce *CorruptError
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), path) {
+			t.Fatalf("Open: %v, want a CorruptError naming %s", err, path)
+		}
+		return
+	}
+	defer db.Close()
+	var v map[string]any
+	for _, b := range []string{BucketTenants, BucketProbes, BucketFindings} {
+		if _, err := db.GetJSON(b, "tenant-001/health", &v); err != nil && !strings.Contains(err.Error(), path) {
+			t.Errorf("GetJSON %s: %v, want an error naming the file", b, err)
+		}
+		if err := db.PutJSON(b, "tenant-001/health", map[string]string{"a": "b"}); err != nil && !strings.Contains(err.Error(), path) {
+			t.Errorf("PutJSON %s: %v, want an error naming the file", b, err)
+		}
+	}
+	problems, err := db.Check()
+	if err == nil && len(problems) == 0 {
+		t.Error("Check found nothing wrong with garbage over pages 2-5")
+	}
+	t.Logf("Check: %v %q", err, problems)
+}

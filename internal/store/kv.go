@@ -21,7 +21,8 @@ type Tx struct {
 
 // Update runs fn in one read-write transaction: every Put and Delete in it
 // commits together or not at all.
-func (db *DB) Update(fn func(tx *Tx) error) error {
+func (db *DB) Update(fn func(tx *Tx) error) (err error) {
+	defer db.recoverDamage(&err)
 	return db.bolt.Update(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, db: db}) })
 }
 
@@ -37,8 +38,19 @@ func (db *DB) Batch(fn func(tx *Tx) error) error {
 
 // View runs fn in a read-only transaction with a consistent snapshot. Do not
 // call Update from inside fn: bbolt may deadlock when it grows the file.
-func (db *DB) View(fn func(tx *Tx) error) error {
+func (db *DB) View(fn func(tx *Tx) error) (err error) {
+	defer db.recoverDamage(&err)
 	return db.bolt.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, db: db}) })
+}
+
+// recoverDamage turns a bbolt panic on a damaged page met after Open (bbolt
+// asserts rather than returns errors) into a CorruptError naming the file,
+// so the daemon reports it instead of dying with a stack trace. bbolt's
+// managed transactions roll back on the way out, releasing their locks.
+func (db *DB) recoverDamage(err *error) {
+	if r := recover(); r != nil {
+		*err = &CorruptError{Path: db.path, Reason: fmt.Sprintf("damaged page: %v", r)}
+	}
 }
 
 // bucket returns a generic bucket. Token caches are refused: they must go

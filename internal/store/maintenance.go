@@ -63,7 +63,8 @@ func (db *DB) Backup(path string) error {
 // ours: token caches that do not decrypt, probe records and JSON values that
 // do not decode, keys in the wrong shape. Each problem names bucket and key.
 // The error is for failing to run the check at all.
-func (db *DB) Check() ([]string, error) {
+func (db *DB) Check() (_ []string, err error) {
+	defer db.recoverDamage(&err)
 	// bbolt's page check reads the freelist, which concurrent writers
 	// change; a writable transaction (rolled back, never committed) keeps
 	// writers out for the duration instead of racing them.
