@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 PKGS    := ./...
 
-.PHONY: all build test lint fmt-check vet unit bench bench-smoke fuzz deps clean
+.PHONY: all build test lint fmt-check vet unit bench bench-smoke fuzz deps clean reliability soak
 
 all: build
 
@@ -49,6 +49,15 @@ bench-smoke:
 FUZZTIME ?= 30s
 fuzz:
 	FUZZ_RESULTS=bin/fuzz-results.tsv ./scripts/fuzz.sh $(FUZZTIME)
+
+## reliability: the fault tests of docs/reliability.md (also part of unit)
+reliability:
+	$(GO) test -race -count=1 -v -timeout 30m ./test/reliability/
+
+## soak: the long variants (SOAK_KILLS SIGKILLs of the daemon, default 500)
+SOAK_KILLS ?= 500
+soak:
+	TOKENHEALTH_SOAK_KILLS=$(SOAK_KILLS) $(GO) test -count=1 -v -timeout 3h -run 'TestSIGKILLUnderLoad' ./test/reliability/
 
 clean:
 	rm -rf bin
