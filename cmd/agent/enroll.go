@@ -23,7 +23,12 @@ func init() {
 	register(command{name: "enroll", summary: "sign in a tenant's service account and store its canary token", run: runEnroll})
 }
 
-const enrollUsage = "enroll TENANT [--auth-code [--listen 127.0.0.1:PORT]] [--config PATH]"
+// enrollUsage also says who runs the sign-in: a running daemon (found on
+// the configuration's global.socket) does, since it holds the state file.
+const enrollUsage = "enroll TENANT [--auth-code [--listen 127.0.0.1:PORT]] [--config PATH]\n\n" +
+	"When the daemon answers on the configuration's socket it runs the sign-in and stores the token\n" +
+	"(needs root or the service user; with --listen the daemon receives the redirect on that address).\n" +
+	"Otherwise the command opens the state file itself."
 
 func runEnroll(env *cliEnv, args []string) int {
 	fs := newFlagSet(env, "enroll", enrollUsage)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -94,6 +95,10 @@ func enrollFailure(env *cliEnv, tenant string, err error) int {
 	}
 	var apiErr *localapi.APIError
 	if errors.As(err, &apiErr) {
+		if apiErr.Status == http.StatusNotFound {
+			// Added to the file but not yet to the running daemon.
+			return fail(env, 1, "enrollment refused by the daemon: %s; if you just added it, run 'tokenhealth reload' first", apiErr.Message)
+		}
 		return fail(env, 1, "enrollment refused by the daemon: %s", apiErr.Message)
 	}
 	return fail(env, 1, "enrollment failed: %s", probe.RedactCredentials(err.Error()))
