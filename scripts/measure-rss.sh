@@ -21,6 +21,7 @@
 # 1.1 s per tenant under Graph's CA limit) run for TENANTS / 4 seconds, so
 # "idle" at 10,000 tenants includes the policy pass unless SECONDS is longer
 # than ~45 minutes. Output goes to $OUT (default a new temp directory).
+# AGENT_ENV="GOMEMLIMIT=100MiB" passes environment to the agent only.
 set -euo pipefail
 
 TENANTS=${1:-10000}
@@ -52,7 +53,8 @@ done
 cat "$OUT/fleet.log"
 ADDR=$(cat "$OUT/ready")
 
-TOKENHEALTH_CONNECT_TO=$ADDR /usr/bin/time -v -o "$OUT/time.txt" \
+# AGENT_ENV adds environment for the agent only, e.g. AGENT_ENV=GOMEMLIMIT=100MiB.
+env ${AGENT_ENV:-} TOKENHEALTH_CONNECT_TO="$ADDR" /usr/bin/time -v -o "$OUT/time.txt" \
 	"$OUT/tokenhealth" run --config "$OUT/config.yaml" >"$OUT/agent.log" 2>&1 &
 TIMEPID=$!
 sleep 1
