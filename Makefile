@@ -14,7 +14,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/entrasim ./cmd/entrasim
 
 ## test: the whole suite, as CI runs it (installs missing Debian test packages when root)
-test: deps lint unit
+test: deps lint unit bench-smoke
 
 deps:
 	./scripts/install-test-deps.sh
@@ -38,7 +38,7 @@ unit:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 90m $(PKGS)
 
-## bench-smoke: the 200-tenant probe cycle and policy pass, once each, so a
+## bench-smoke (part of test): the 200-tenant probe cycle and policy pass, once each, so a
 ## performance regression shows in CI (about a minute with warm caches)
 bench-smoke:
 	$(GO) test -short -run '^$$' -bench 'ProbeCycle/tenants=200$$|PolicyPass/tenants=200$$' -benchtime 1x -timeout 10m ./pkg/probe/ ./internal/agent/
