@@ -161,11 +161,14 @@ type Scheduler struct {
 	rnd      jitterer
 	waiting  bool      // the loop is blocked in select (tests read it)
 	armedAt  time.Time // deadline of the armed timer
-	armed    <-chan time.Time
-	wake     chan struct{} // schedule changed
-	wakes    int           // signals not yet taken by the loop
-	results  chan jobResult
-	running  bool
+	// lastDispatch is the clock's reading at the last dispatch: a later
+	// reading well before it means the clock was set back.
+	lastDispatch time.Time
+	armed        <-chan time.Time
+	wake         chan struct{} // schedule changed
+	wakes        int           // signals not yet taken by the loop
+	results      chan jobResult
+	running      bool
 }
 
 type job struct {

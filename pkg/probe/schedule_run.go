@@ -105,6 +105,10 @@ func (s *Scheduler) dispatch() []job {
 	if s.idp.down {
 		limit = min(limit, s.opts.IdPMinTenants)
 	}
+	if !s.lastDispatch.IsZero() && now.Before(s.lastDispatch.Add(-time.Minute)) {
+		s.pullInAfterClockJumpLocked(now)
+	}
+	s.lastDispatch = now
 	var batch []job
 	for len(s.heap) > 0 && !s.heap[0].next.After(now) {
 		e := s.heap[0]
@@ -122,12 +126,39 @@ func (s *Scheduler) dispatch() []job {
 	}
 	if len(s.heap) > 0 && s.inFlight < limit {
 		top := s.heap[0].next
-		if s.armed == nil || top.Before(s.armedAt) {
-			s.armed = s.opts.Clock.After(top.Sub(now))
-			s.armedAt = top
+		// Wake at least every maxArm: a clock set back must not leave the
+		// timer armed for a deadline hours away.
+		at := top
+		if at.Sub(now) > maxArm {
+			at = now.Add(maxArm)
+		}
+		if s.armed == nil || at.Before(s.armedAt) || s.armedAt.Sub(now) > maxArm {
+			s.armed = s.opts.Clock.After(at.Sub(now))
+			s.armedAt = at
 		}
 	}
 	return batch
+}
+
+// maxArm bounds how long the scheduler sleeps without looking at the clock.
+const maxArm = time.Minute
+
+// pullInAfterClockJumpLocked handles a clock set back: every tenant whose
+// next probe now lies further ahead than its interval allows is moved to a
+// random point of its interval (spread, so the jump causes no burst).
+func (s *Scheduler) pullInAfterClockJumpLocked(now time.Time) {
+	var late []*entry
+	for _, e := range s.heap {
+		if e.next.Sub(now) > s.interval(e)+s.opts.BackoffMax {
+			late = append(late, e)
+		}
+	}
+	for _, e := range late {
+		s.heap.schedule(e, s.spreadAfterOutage(e, now))
+	}
+	if len(late) > 0 {
+		s.opts.Logger.Warn("the clock went back; probes scheduled past their interval were moved in", "tenants", len(late))
+	}
 }
 
 // spreadAfterOutage places a deferred tenant at a random point of its
