@@ -52,6 +52,7 @@ func (a *Agent) applyUpdate(u probe.Update) {
 	if r.Failed() && !r.NotEnrolled {
 		a.m.probeFailures.WithLabelValues(string(r.Diagnosis.Cause)).Inc()
 	}
+	a.noteLocalFailure(r)
 	id := strings.ToLower(u.TenantID)
 	backoff := 0.0
 	if u.ConsecutiveTransient > 0 && !u.NextProbe.IsZero() {
@@ -237,4 +238,19 @@ func (a *Agent) healthy(within time.Duration) bool {
 		return false
 	}
 	return len(a.updates) < cap(a.updates)
+}
+
+// noteLocalFailure turns a probe that failed on this side (the state file
+// cannot be written: disk full, permissions) into an agent health problem,
+// cleared by the next probe that records cleanly. Such a failure says
+// nothing about the tenant's token, so it never changes a tenant's state.
+func (a *Agent) noteLocalFailure(r probe.Result) {
+	switch {
+	case r.RecordErr != nil:
+		a.problem("probe-record", "probe results cannot be written to the state file "+a.db.Path()+": "+r.RecordErr.Error())
+	case r.Local:
+		a.problem("probe-record", "probes fail on this host, not at the identity provider: "+r.Message)
+	case !r.NotEnrolled && !r.Abandoned:
+		a.clearProblem("probe-record")
+	}
 }
