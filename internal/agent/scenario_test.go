@@ -95,9 +95,10 @@ func TestDemoScenarioFindings(t *testing.T) {
 	// Northwind: every-time reauthentication breaks the first refresh
 	// after five minutes; the failure names the policy.
 	wait("northwind failing", 60*time.Second, func() bool { return tenant(northwind).State == health.StateFailing })
-	if f := find(northwind, health.KindTokenFailing, "Reauthenticate every time"); f == nil {
-		t.Errorf("northwind's failure is not attributed to its policy: %+v", tenant(northwind).Findings)
-	}
+	// The attribution follows from the policy pass that the failure starts.
+	wait("northwind's failure attributed to its policy", 60*time.Second, func() bool {
+		return find(northwind, health.KindTokenFailing, "Reauthenticate every time") != nil
+	})
 
 	// Adatum: the 48-hour policy added at +36 h is drift, seen before the
 	// token breaks at +48 h, with a prediction at exactly +48 h.
