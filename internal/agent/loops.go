@@ -81,6 +81,7 @@ func (a *Agent) applyUpdate(u probe.Update) {
 	tr.probeFindings = a.probeFindingsLocked(tr)
 	fs, rec := a.publishLocked(tr)
 	enteredFailing := u.State == probe.StateFailing && prev != probe.StateFailing
+	name := tr.cfg.Name // tr is only read under a.mu: a reload rewrites it
 	a.mu.Unlock()
 	a.publish(id, fs, rec)
 	if enteredFailing {
@@ -89,7 +90,7 @@ func (a *Agent) applyUpdate(u probe.Update) {
 		a.requestPolicyPass(id)
 	}
 	if u.State != prev {
-		a.log.Info("tenant state changed", "tenant", id, "name", tr.cfg.Name, "from", prev, "to", u.State,
+		a.log.Info("tenant state changed", "tenant", id, "name", name, "from", prev, "to", u.State,
 			"cause", r.Diagnosis.Cause)
 	}
 }
