@@ -2,16 +2,17 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/user"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tokenhealth/tokenhealth/internal/e2etest"
 	"github.com/tokenhealth/tokenhealth/internal/localapi"
 	"github.com/tokenhealth/tokenhealth/pkg/health"
 )
@@ -24,14 +25,14 @@ import (
 func TestEndToEndCommandsThroughDaemon(t *testing.T) {
 	e := newE2E(t)
 	// One tenant enrolled directly (no daemon yet), one left for the daemon.
-	if out, code := e.cli("enroll", tenantHealthy, "--config", e.cfg); code != 0 {
+	if out, code := e.CLI("enroll", tenantHealthy, "--config", e.cfg); code != 0 {
 		t.Fatalf("direct enroll: exit %d\n%s", code, out)
 	}
-	e.startDaemon()
+	e.Start()
 
 	// Device code enrollment through the daemon: the instruction, then the
 	// stored enrollment and the daemon's first probe.
-	out, code := e.cli("enroll", tenantSIF, "--config", e.cfg)
+	out, code := e.CLI("enroll", tenantSIF, "--config", e.cfg)
 	for _, want := range []string{"To sign in, use a web browser", "Enrolled ", "by device code", "Verified by the daemon"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Fatalf("enroll through the daemon: exit %d, want %q in\n%s", code, want, out)
@@ -43,13 +44,13 @@ func TestEndToEndCommandsThroughDaemon(t *testing.T) {
 
 	// A failing tenant re-enrolled through the daemon is healthy at once.
 	e.revokeSessions(tenantHealthy)
-	if out, code := e.cli("check", tenantHealthy, "--config", e.cfg); code != 2 {
+	if out, code := e.CLI("check", tenantHealthy, "--config", e.cfg); code != 2 {
 		t.Fatalf("check after revoking sessions: exit %d, want 2 (failing)\n%s", code, out)
 	}
 	if got := tenantByID(e.status(), tenantHealthy); got == nil || got.State != health.StateFailing {
 		t.Fatalf("revoked tenant is %+v, want failing", got)
 	}
-	if out, code := e.cli("enroll", tenantHealthy, "--config", e.cfg); code != 0 || !strings.Contains(out, "Tenant state: healthy") {
+	if out, code := e.CLI("enroll", tenantHealthy, "--config", e.cfg); code != 0 || !strings.Contains(out, "Tenant state: healthy") {
 		t.Fatalf("re-enroll through the daemon: exit %d\n%s", code, out)
 	}
 	if got := tenantByID(e.status(), tenantHealthy); got == nil || got.State != health.StateHealthy {
@@ -59,32 +60,32 @@ func TestEndToEndCommandsThroughDaemon(t *testing.T) {
 	e.enrollAuthCodePasted(tenantHealthy)
 
 	// Silences through the socket.
-	out, code = e.cli("silence", "add", "--socket", e.sock, "--tenant", tenantSIF, "--for", "4h", "--reason", "maintenance window", "--author", "alice", "--json")
+	out, code = e.CLI("silence", "add", "--socket", e.sock, "--tenant", tenantSIF, "--for", "4h", "--reason", "maintenance window", "--author", "alice", "--json")
 	var s localapi.Silence
 	if code != 0 || json.Unmarshal([]byte(out), &s) != nil || s.ID == "" || s.Author != "alice (as "+currentUser(t)+")" {
 		t.Fatalf("silence add through the daemon: exit %d\n%s", code, out)
 	}
-	out, code = e.cli("silence", "list", "--socket", e.sock)
+	out, code = e.CLI("silence", "list", "--socket", e.sock)
 	if code != 0 || !strings.Contains(out, s.ID) || !strings.Contains(out, "maintenance window") {
 		t.Fatalf("silence list: exit %d\n%s", code, out)
 	}
-	if out, code := e.cli("silence", "remove", s.ID, "--socket", e.sock); code != 0 {
+	if out, code := e.CLI("silence", "remove", s.ID, "--socket", e.sock); code != 0 {
 		t.Fatalf("silence remove: exit %d\n%s", code, out)
 	}
-	if out, code := e.cli("silence", "list", "--socket", e.sock); code != 0 || !strings.Contains(out, "no active silences") {
+	if out, code := e.CLI("silence", "list", "--socket", e.sock); code != 0 || !strings.Contains(out, "no active silences") {
 		t.Fatalf("silence list after remove: exit %d\n%s", code, out)
 	}
-	if out, code := e.cli("silence", "remove", s.ID, "--socket", e.sock); code != 1 || !strings.Contains(out, "no active silence") {
+	if out, code := e.CLI("silence", "remove", s.ID, "--socket", e.sock); code != 1 || !strings.Contains(out, "no active silence") {
 		t.Fatalf("removing a removed silence: exit %d\n%s", code, out)
 	}
 
 	// The live policy evaluation, once the daemon has read the policies.
-	e.eventually("the daemon read the SIF tenant's policies", 60*time.Second, func() bool {
-		out, code := e.cli("policies", tenantSIF, "--socket", e.sock, "--json")
+	e.Eventually("the daemon read the SIF tenant's policies", 60*time.Second, func() bool {
+		out, code := e.CLI("policies", tenantSIF, "--socket", e.sock, "--json")
 		var pr localapi.PoliciesResponse
 		return code == 0 && json.Unmarshal([]byte(out), &pr) == nil && !pr.ReadAt.IsZero()
 	})
-	out, code = e.cli("policies", tenantSIF, "--socket", e.sock)
+	out, code = e.CLI("policies", tenantSIF, "--socket", e.sock)
 	if code != 0 || !strings.Contains(out, "IMPACT") || !strings.Contains(out, "Sign-in frequency 7 days") || !strings.Contains(out, "breaks_after") {
 		t.Fatalf("policies TENANT: exit %d\n%s", code, out)
 	}
@@ -93,22 +94,22 @@ func TestEndToEndCommandsThroughDaemon(t *testing.T) {
 	}
 
 	// notify test needs only the configuration: it works beside the daemon.
-	if out, code := e.cli("notify", "test", "ops", "--config", e.cfg); code != 0 || !e.slack.find("TEST ALERT") {
+	if out, code := e.CLI("notify", "test", "ops", "--config", e.cfg); code != 0 || !e.slackSaid("TEST ALERT") {
 		t.Fatalf("notify test with the daemon running: exit %d\n%s", code, out)
 	}
 
 	// reload picks up a third tenant.
 	e.writeConfig(tenantHealthy, tenantSIF, tenantEvery)
-	if out, code := e.cli("reload", "--socket", e.sock); code != 0 || !strings.Contains(out, "3 tenants") {
+	if out, code := e.CLI("reload", "--socket", e.sock); code != 0 || !strings.Contains(out, "3 tenants") {
 		t.Fatalf("reload: exit %d\n%s", code, out)
 	}
 	if err := os.WriteFile(e.cfg, []byte("global: {probe_interval: 5s}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, code := e.cli("reload", "--socket", e.sock); code != 1 || !strings.Contains(out, "refused") {
+	if out, code := e.CLI("reload", "--socket", e.sock); code != 1 || !strings.Contains(out, "refused") {
 		t.Fatalf("reload of an invalid configuration: exit %d\n%s", code, out)
 	}
-	e.stopDaemon()
+	e.Stop()
 }
 
 // revokeSessions ends every session of the tenant's service account in the
@@ -126,8 +127,9 @@ func (e *e2e) revokeSessions(tenantID string) {
 // the browser lands on.
 func (e *e2e) enrollAuthCodePasted(tenantID string) {
 	e.t.Helper()
-	cmd := exec.Command(e.bin, "enroll", tenantID, "--auth-code", "--config", e.cfg)
-	cmd.Env = append(os.Environ(), "TOKENHEALTH_CONNECT_TO="+e.sim.Addr(), "NO_COLOR=1")
+	ctx, cancel := context.WithTimeout(context.Background(), e2etest.CLILimit)
+	defer cancel()
+	cmd := e.Command(ctx, "enroll", tenantID, "--auth-code", "--config", e.cfg)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		e.t.Fatal(err)
@@ -177,8 +179,8 @@ func (e *e2e) enrollAuthCodePasted(tenantID string) {
 	if code := cmd.ProcessState.ExitCode(); code != 0 || !strings.Contains(transcript.String(), "authorization code with PKCE") {
 		e.t.Fatalf("enroll --auth-code through the daemon: exit %d\n%s%s", code, transcript.String(), stderr.String())
 	}
-	if strings.Contains(e.logs.String(), "code=") {
-		e.t.Fatalf("the daemon logged an authorization code:\n%s", e.logs)
+	if strings.Contains(e.Logs.String(), "code=") {
+		e.t.Fatalf("the daemon logged an authorization code:\n%s", e.Logs)
 	}
 }
 

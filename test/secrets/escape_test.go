@@ -70,17 +70,17 @@ func (r *run) checkEscaping(t *testing.T) {
 			t.Errorf("%s: raw control byte in JSON output at %d", name, i)
 		}
 	}
-	for _, body := range r.webhook.bodies {
-		if !json.Valid(body) {
-			t.Errorf("webhook body is not valid JSON: %.200s", body)
+	for _, q := range r.webhook.Requests() {
+		if !json.Valid(q.Body) {
+			t.Errorf("webhook body is not valid JSON: %.200s", q.Body)
 		}
 	}
 
 	// Slack: after decoding the form and the blocks, no mention, link or
 	// HTML can form, and the name is there, escaped.
 	sawName := false
-	for _, body := range r.slack.bodies {
-		form, err := url.ParseQuery(string(body))
+	for _, q := range r.slack.Requests() {
+		form, err := url.ParseQuery(string(q.Body))
 		if err != nil {
 			t.Fatalf("Slack request is not a form: %v", err)
 		}

@@ -9,7 +9,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
-	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -20,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenhealth/tokenhealth/internal/e2etest"
 	"github.com/tokenhealth/tokenhealth/internal/entrasim"
 )
 
@@ -126,44 +126,17 @@ func productionCert(t *testing.T) (tls.Certificate, []byte) {
 		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
 }
 
-// capture is a fake HTTP receiver (Slack's Web API, a webhook endpoint)
-// that keeps every request, headers and body, as received.
-type capture struct {
-	srv     *httptest.Server
-	mu      sync.Mutex
-	reqs    []string
-	bodies  [][]byte
-	headers []http.Header
-	reply   string
-}
-
-func newCapture(t *testing.T, reply string) *capture {
-	c := &capture{reply: reply}
-	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		// Slack's Web API receives the bot token itself (in the form or
-		// the Authorization header): that is its job. What is kept is what
-		// people read: the message, not the credential that sent it.
-		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-			if form, err := url.ParseQuery(string(body)); err == nil {
-				form.Del("token")
-				body = []byte(form.Encode())
-			}
+// readable is a request to a fake receiver as people read it. Slack's Web
+// API receives the bot token itself (in the form or the Authorization
+// header): that is its job. What is kept is what people read: the message,
+// not the credential that sent it.
+func readable(q e2etest.Request) string {
+	body := q.Body
+	if strings.HasPrefix(q.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		if form, err := url.ParseQuery(string(body)); err == nil {
+			form.Del("token")
+			body = []byte(form.Encode())
 		}
-		c.mu.Lock()
-		c.reqs = append(c.reqs, r.Method+" "+r.URL.String()+"\n"+string(body))
-		c.bodies = append(c.bodies, body)
-		c.headers = append(c.headers, r.Header.Clone())
-		c.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, strings.ReplaceAll(c.reply, "{{TS}}", time.Now().Format("150405.000000")))
-	}))
-	t.Cleanup(c.srv.Close)
-	return c
-}
-
-func (c *capture) requests() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]string(nil), c.reqs...)
+	}
+	return q.Method + " " + q.URL + "\n" + string(body)
 }

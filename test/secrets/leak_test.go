@@ -8,18 +8,17 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/tokenhealth/tokenhealth/internal/clock"
+	"github.com/tokenhealth/tokenhealth/internal/e2etest"
 	"github.com/tokenhealth/tokenhealth/internal/entrasim"
-	"github.com/tokenhealth/tokenhealth/internal/localapi"
 )
+
+func TestMain(m *testing.M) { os.Exit(e2etest.Main(m)) }
 
 // The secrets configured for the run. Each is distinctive so a hit cannot
 // be a coincidence.
@@ -41,15 +40,15 @@ const (
 // run is one end-to-end leak check: the real binary, enrolled and running
 // against the simulated tenants, every output it produces collected.
 type run struct {
+	*e2etest.Harness
 	t       *testing.T
-	bin     string
 	dir     string
 	cfg     string
 	sock    string
 	metrics string
 	front   *recordingFront
-	slack   *capture
-	webhook *capture
+	slack   *e2etest.Receiver
+	webhook *e2etest.Receiver
 	// outputs collects every text the run produced, by where it came from.
 	outputs map[string]*bytes.Buffer
 }
@@ -61,20 +60,17 @@ func (r *run) out(name string) *bytes.Buffer {
 	return r.outputs[name]
 }
 
-// cli runs the binary to completion; its stdout and stderr are collected.
-func (r *run) cli(stdin string, args ...string) (string, int) {
-	r.t.Helper()
-	cmd := exec.Command(r.bin, args...)
-	cmd.Env = append(os.Environ(), "TOKENHEALTH_CONNECT_TO="+r.front.addr(), "NO_COLOR=1")
-	cmd.Stdin = strings.NewReader(stdin)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	if err != nil && cmd.ProcessState == nil {
-		r.t.Fatalf("running %v: %v", args, err)
+// collectCLI keeps a CLI command's output (stdout and stderr) by command,
+// after its command line for context. The command line is the test's own
+// input, not the binary's output: a token the test pastes into diagnose is
+// masked there, so only what the binary printed is searched for it.
+func (r *run) collectCLI(args []string, output string) {
+	line := strings.Join(args, " ")
+	issued, _ := r.front.issued()
+	for tok := range issued {
+		line = strings.ReplaceAll(line, tok, "<issued token>")
 	}
-	fmt.Fprintf(r.out("cli "+args[0]), "$ tokenhealth %s\n%s\n", strings.Join(args, " "), out.String())
-	return out.String(), cmd.ProcessState.ExitCode()
+	fmt.Fprintf(r.out("cli "+args[0]), "$ tokenhealth %s\n%s\n", line, output)
 }
 
 func freePort(t *testing.T) string {
@@ -91,56 +87,34 @@ func newRun(t *testing.T) *run {
 		t.Skip("end-to-end test with real processes")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "tokenhealth")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/agent")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building tokenhealth: %v\n%s", err, out)
-	}
-	sc := entrasim.DemoScenario()
-	now := time.Now().UTC().Truncate(time.Second)
-	sc.Start = now.Format(time.RFC3339) // the daemon runs on the wall clock
-	sim, err := entrasim.New(entrasim.Options{Scenario: sc, Clock: clock.NewVirtual(now, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	sim := e2etest.Simulator(t, entrasim.DemoScenario(), e2etest.SimulatorOptions{Unlisted: true})
 	renamePolicy(t, sim.Tenant(tenantSIF), "Report-only: require MFA for all users", hostilePolicyName)
+	layout := e2etest.Config{Dir: dir}
 	r := &run{
-		t: t, bin: bin, dir: dir, cfg: filepath.Join(dir, "config.yaml"), sock: filepath.Join(dir, "th.sock"),
+		t: t, dir: dir, cfg: filepath.Join(dir, "config.yaml"), sock: layout.Socket(),
 		metrics: freePort(t), front: newRecordingFront(t, sim),
-		slack:   newCapture(t, `{"ok":true,"channel":"C1","ts":"{{TS}}"}`),
-		webhook: newCapture(t, `{}`),
+		slack:   e2etest.NewReceiver(t, e2etest.SlackOK),
+		webhook: e2etest.NewReceiver(t, nil),
 		outputs: map[string]*bytes.Buffer{},
 	}
-	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), r.front.caPEM, 0o644); err != nil {
+	r.Harness = e2etest.New(t, e2etest.Binary(t), r.cfg, r.sock, r.front.addr())
+	r.OnCLI = r.collectCLI
+	if err := os.WriteFile(layout.CAFile(), r.front.caPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "client-secret"), []byte(clientSecret+"\n"), 0o600); err != nil {
+	secretFile := filepath.Join(dir, "client-secret")
+	if err := os.WriteFile(secretFile, []byte(clientSecret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, `global:
-  state_dir: %s
-  state_key_file: %s
-  socket: %s
-  socket_group: ""
-  metrics_listen: %s
-  ca_bundle_file: %s
-  client_app_id: %s
-  group_window: 1s
-  log_level: debug
-tenants:
-`, filepath.Join(dir, "state"), filepath.Join(dir, "state.key"), r.sock, r.metrics, filepath.Join(dir, "ca.pem"), clientAppID)
-	for _, id := range []string{tenantHealthy, tenantSIF} {
-		st := sim.Tenant(id)
-		fmt.Fprintf(&b, "  - {id: %s, name: %q, service_account: svc-sync@%s}\n", id, st.DisplayName, st.Domain)
-	}
+	tenants := e2etest.SimTenants(sim, tenantHealthy, tenantSIF)
 	// A confidential client whose secret the simulated app does not accept:
 	// the secret is loaded, sent and refused, and the refusal is reported.
-	conf := sim.Tenant(tenantConf)
-	fmt.Fprintf(&b, "  - {id: %s, name: %q, service_account: svc-sync@%s, client_type: confidential, client_secret_file: %s}\n",
-		tenantConf, conf.DisplayName, conf.Domain, filepath.Join(dir, "client-secret"))
-	fmt.Fprintf(&b, `receivers:
+	conf := e2etest.SimTenants(sim, tenantConf)[0]
+	conf.Extra = "client_type: confidential, client_secret_file: " + secretFile
+	e2etest.Config{
+		Dir: dir, MetricsListen: r.metrics, ClientAppID: clientAppID, Global: "log_level: debug",
+		Tenants: append(tenants, conf),
+		Receivers: fmt.Sprintf(`receivers:
   - name: ops-slack
     slack: {bot_token: %q, channel: C1, api_url: "%s/api/"}
   - name: ops-webhook
@@ -151,23 +125,9 @@ routes:
   - receiver: ops-slack
   - receiver: ops-webhook
   - receiver: ops-mail
-`, slackBotToken, r.slack.srv.URL, r.webhook.srv.URL, webhookHMAC, webhookBearer, smtpPassword)
-	if err := os.WriteFile(r.cfg, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, slackBotToken, r.slack.URL, r.webhook.URL, webhookHMAC, webhookBearer, smtpPassword),
+	}.Write(t, r.cfg)
 	return r
-}
-
-func (r *run) eventually(what string, limit time.Duration, logs *syncBuffer, cond func() bool) {
-	r.t.Helper()
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	r.t.Fatalf("timed out after %s waiting until %s\ndaemon log:\n%s", limit, what, logs.String())
 }
 
 // get fetches a URL over the daemon's socket or TCP and collects the body.
@@ -183,24 +143,6 @@ func (r *run) get(name string, hc *http.Client, url string) {
 		r.t.Fatalf("GET %s: %s\n%s", url, resp.Status, body)
 	}
 	fmt.Fprintf(r.out(name), "GET %s\n%s\n", url, body)
-}
-
-// syncBuffer collects a running process's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func socketClient(path string) *http.Client {
@@ -224,60 +166,44 @@ func (r *run) exercise() {
 	t := r.t
 
 	for _, id := range []string{tenantHealthy, tenantSIF} {
-		if out, code := r.cli("", "enroll", id, "--config", r.cfg); code != 0 {
+		if out, code := r.CLI("enroll", id, "--config", r.cfg); code != 0 {
 			t.Fatalf("enroll %s: exit %d\n%s", id, code, out)
 		}
 	}
 	// The confidential tenant's enrollment sends the client secret, which
 	// the public simulated app refuses: the refusal is output too.
-	if _, code := r.cli("", "enroll", tenantConf, "--config", r.cfg); code == 0 {
+	if _, code := r.CLI("enroll", tenantConf, "--config", r.cfg); code == 0 {
 		t.Fatal("enrolling with a secret the app does not accept succeeded")
 	}
 
-	logs := &syncBuffer{}
-	daemon := exec.Command(r.bin, "run", "--config", r.cfg)
-	daemon.Env = append(os.Environ(), "TOKENHEALTH_CONNECT_TO="+r.front.addr())
-	daemon.Stdout, daemon.Stderr = logs, logs
-	if err := daemon.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if daemon.ProcessState == nil {
-			_ = daemon.Process.Kill()
-			_ = daemon.Wait()
-		}
-	})
-	r.eventually("the daemon answers on its socket", 60*time.Second, logs, func() bool {
-		_, err := localapi.NewClient(r.sock).Status(context.Background())
-		return err == nil
-	})
+	r.Start()
 
 	// Several probes per tenant, each redeeming and rotating the refresh token.
 	for range 3 {
 		for _, id := range []string{tenantHealthy, tenantSIF} {
-			if out, code := r.cli("", "check", id, "--config", r.cfg); code != 0 && code != 1 {
+			if out, code := r.CLI("check", id, "--config", r.cfg); code != 0 && code != 1 {
 				t.Fatalf("check %s: exit %d\n%s", id, code, out)
 			}
 		}
 	}
-	r.eventually("alerts reach Slack and the webhook", 90*time.Second, logs, func() bool {
-		return len(r.slack.requests()) > 0 && len(r.webhook.requests()) > 0
+	r.Eventually("alerts reach Slack and the webhook", 90*time.Second, func() bool {
+		return len(r.slack.Requests()) > 0 && len(r.webhook.Requests()) > 0
 	})
-	if out, code := r.cli("", "notify", "test", "ops-webhook", "--config", r.cfg); code != 0 {
+	if out, code := r.CLI("notify", "test", "ops-webhook", "--config", r.cfg); code != 0 {
 		t.Fatalf("notify test: exit %d\n%s", code, out)
 	}
-	r.cli("", "notify", "test", "ops-mail", "--config", r.cfg) // the SMTP host is down: the failure is output
+	r.CLI("notify", "test", "ops-mail", "--config", r.cfg) // the SMTP host is down: the failure is output
 
 	for _, id := range []string{tenantHealthy, tenantSIF, tenantConf} {
-		r.cli("", "explain", id, "--socket", r.sock)
-		r.cli("", "explain", id, "--json", "--socket", r.sock)
-		r.cli("", "history", id, "--socket", r.sock)
-		r.cli("", "policies", id, "--socket", r.sock)
+		r.CLI("explain", id, "--socket", r.sock)
+		r.CLI("explain", id, "--json", "--socket", r.sock)
+		r.CLI("history", id, "--socket", r.sock)
+		r.CLI("policies", id, "--socket", r.sock)
 	}
-	r.cli("", "status", "--socket", r.sock)
-	r.cli("", "status", "--json", "--socket", r.sock)
-	r.cli("", "config", "show", "--config", r.cfg)
-	r.cli("", "config", "check", "--config", r.cfg)
+	r.CLI("status", "--socket", r.sock)
+	r.CLI("status", "--json", "--socket", r.sock)
+	r.CLI("config", "show", "--config", r.cfg)
+	r.CLI("config", "check", "--config", r.cfg)
 
 	issued, counts := r.front.issued()
 	if counts["refresh_token"] < 4 || counts["access_token"] < 4 || counts["id_token"] < 2 {
@@ -287,8 +213,8 @@ func (r *run) exercise() {
 	// diagnose: the explanation must not repeat it.
 	for tok, kind := range issued {
 		if kind == "refresh_token" {
-			r.cli("AADSTS70043: The refresh token has expired. refresh_token="+tok+"&client_id="+clientAppID+"\n", "diagnose")
-			r.cli("", "diagnose", "--json", "invalid_grant AADSTS50173 assertion "+tok)
+			r.CLIInput("AADSTS70043: The refresh token has expired. refresh_token="+tok+"&client_id="+clientAppID+"\n", "diagnose")
+			r.CLI("diagnose", "--json", "invalid_grant AADSTS50173 assertion "+tok)
 			break
 		}
 	}
@@ -305,29 +231,25 @@ func (r *run) exercise() {
 
 	// Crash output: SIGQUIT makes the Go runtime dump every goroutine's
 	// stack to stderr and exit, as a crash would.
-	before := len(logs.String())
-	if err := daemon.Process.Signal(syscall.SIGQUIT); err != nil {
-		t.Fatal(err)
+	before := len(r.Logs.String())
+	r.Signal(syscall.SIGQUIT)
+	_ = r.Wait(e2etest.StopLimit)
+	if !strings.Contains(r.Logs.String()[before:], "goroutine ") {
+		t.Fatalf("SIGQUIT produced no stack dump:\n%s", r.Logs.String()[before:])
 	}
-	_ = daemon.Wait()
-	if !strings.Contains(logs.String()[before:], "goroutine ") {
-		t.Fatalf("SIGQUIT produced no stack dump:\n%s", logs.String()[before:])
-	}
-	r.out("daemon stdout+stderr (slog, SIGQUIT dump)").WriteString(logs.String())
+	r.out("daemon stdout+stderr (slog, SIGQUIT dump)").WriteString(r.Logs.String())
 
 	// The secrets were in use (so their absence below means something):
 	// the webhook got its bearer token and an HMAC signature.
-	r.webhook.mu.Lock()
-	hdrs := append([]http.Header(nil), r.webhook.headers...)
-	r.webhook.mu.Unlock()
-	if len(hdrs) == 0 || hdrs[0].Get("Authorization") != "Bearer "+webhookBearer || !strings.HasPrefix(hdrs[0].Get("X-Tokenhealth-Signature"), "sha256=") {
-		t.Fatalf("the webhook did not receive its credentials: %v", hdrs)
+	hooks := r.webhook.Requests()
+	if len(hooks) == 0 || hooks[0].Header.Get("Authorization") != "Bearer "+webhookBearer || !strings.HasPrefix(hooks[0].Header.Get("X-Tokenhealth-Signature"), "sha256=") {
+		t.Fatalf("the webhook did not receive its credentials: %v", hooks)
 	}
-	for i, req := range r.slack.requests() {
-		fmt.Fprintf(r.out("Slack message bodies"), "#%d %s\n", i, req)
+	for i, req := range r.slack.Requests() {
+		fmt.Fprintf(r.out("Slack message bodies"), "#%d %s\n", i, readable(req))
 	}
-	for i, req := range r.webhook.requests() {
-		fmt.Fprintf(r.out("webhook bodies"), "#%d %s\n", i, req)
+	for i, req := range hooks {
+		fmt.Fprintf(r.out("webhook bodies"), "#%d %s\n", i, readable(req))
 	}
 	state, err := os.ReadFile(filepath.Join(r.dir, "state", "state.db"))
 	if err != nil {
