@@ -23,8 +23,10 @@ func (Real) Now() time.Time                         { return time.Now() }
 func (Real) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // Virtual runs at Speed times real time from a chosen start and can be moved
-// forward with Advance. Waiters fire as soon as virtual time reaches their
-// deadline, whether time got there by running or by a jump.
+// with Advance. Waiters fire as soon as virtual time reaches their deadline,
+// whether time got there by running or by a jump forward. A jump back is a
+// clock being set back, which delays no timer: After in production waits on
+// the monotonic clock, so its waiters keep the wait they had left.
 type Virtual struct {
 	mu        sync.Mutex
 	base      time.Time // virtual time at realStart
@@ -84,14 +86,20 @@ func (v *Virtual) SetSpeed(speed float64) {
 	}
 }
 
-// Advance moves virtual time forward by d (a negative d moves it back, which
-// tests use to simulate a clock jump) and wakes every waiter now due.
+// Advance moves virtual time forward by d and wakes every waiter now due.
+// A negative d sets the clock back (tests simulate a wall-clock jump): Now
+// goes back by -d, but every waiter keeps the time it had left to wait,
+// as a timer of the real clock does. Without this, a loop sleeping one
+// minute would sleep -d plus a minute, which no production timer does.
 func (v *Virtual) Advance(d time.Duration) time.Time {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.base = v.base.Add(d)
 	now := v.nowLocked()
 	for w := range v.waiters {
+		if d < 0 {
+			w.deadline = w.deadline.Add(d)
+		}
 		if !now.Before(w.deadline) {
 			v.fireLocked(w, now)
 		} else {
