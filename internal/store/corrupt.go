@@ -14,6 +14,11 @@ import (
 type CorruptError struct {
 	Path   string
 	Reason string
+	// Problems lists every damaged page found by the page walk at Open, each
+	// naming its bucket when that can be told, for 'tokenhealth db check'.
+	// Empty when the damage was found otherwise (header, size, a page met
+	// later by a read).
+	Problems []string
 }
 
 func (e *CorruptError) Error() string {
@@ -37,9 +42,16 @@ type metaHeader struct {
 	reason   string
 	pageSize uint32
 	root     uint64 // page of the root bucket
+	freelist uint64 // page of the free list, or noFreelist
 	pgid     uint64 // high-water mark: the file must hold pgid pages
 	txid     uint64
 }
+
+// bbolt's page header: id (8 bytes), flags (2), count (2), overflow (4).
+const (
+	freelistPageFlag = 0x10
+	noFreelist       = ^uint64(0) // NoFreelistSync: the free list is not on disk
+)
 
 // preflight inspects the header of an existing file before bbolt maps it.
 // bbolt trusts the header: a file truncated below its high-water mark would
@@ -84,6 +96,31 @@ func preflight(path string) error {
 	if need := int64(best.pgid) * int64(best.pageSize); size < need {
 		return &CorruptError{Path: path, Reason: fmt.Sprintf("file is truncated: its header says %d bytes but it has %d", need, size)}
 	}
+	return checkFreelistPage(f, best, path)
+}
+
+// checkFreelistPage reads the header of the free-list page: bbolt loads it
+// inside bolt.Open and panics, holding the file lock, when it is not a
+// free-list page.
+func checkFreelistPage(r io.ReaderAt, m metaHeader, path string) error {
+	if m.freelist == noFreelist {
+		return nil
+	}
+	damaged := func(what string) error {
+		return &CorruptError{Path: path, Reason: fmt.Sprintf("the free-list page %d %s", m.freelist, what)}
+	}
+	if m.freelist < 2 || m.freelist >= m.pgid {
+		return damaged(fmt.Sprintf("is outside the file's %d pages (the header is damaged)", m.pgid))
+	}
+	hdr := make([]byte, pageHeaderSize)
+	if _, err := r.ReadAt(hdr, int64(m.freelist)*int64(m.pageSize)); err != nil {
+		return damaged("cannot be read: " + err.Error())
+	}
+	id := binary.NativeEndian.Uint64(hdr[0:8])
+	flags := binary.NativeEndian.Uint16(hdr[8:10])
+	if id != m.freelist || flags != freelistPageFlag {
+		return damaged(fmt.Sprintf("is damaged (it reads as page %d with flags %#x)", id, flags))
+	}
 	return nil
 }
 
@@ -110,6 +147,7 @@ func readMeta(r io.ReaderAt, offset int64) metaHeader {
 		valid:    true,
 		pageSize: le.Uint32(m[8:12]),
 		root:     le.Uint64(m[16:24]),
+		freelist: le.Uint64(m[32:40]),
 		pgid:     le.Uint64(m[40:48]),
 		txid:     le.Uint64(m[48:56]),
 	}

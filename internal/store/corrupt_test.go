@@ -129,53 +129,8 @@ func TestEmptyFileIsInitialised(t *testing.T) {
 	db.Close()
 }
 
-// A damaged data page does not stop Open (bbolt reads pages lazily), but
-// 'db check' finds it instead of crashing.
-func TestCheckFindsDamagedDataPage(t *testing.T) {
-	path := populated(t)
-	db := openAt(t, path)
-	leaf := -1
-	pageSize := db.bolt.Info().PageSize
-	_ = db.bolt.View(func(tx *boltTx) error {
-		for id := 2; ; id++ {
-			info, err := tx.Page(id)
-			if err != nil || info == nil {
-				return err
-			}
-			if info.Type == "leaf" {
-				leaf = id
-				return nil
-			}
-		}
-	})
-	db.Close()
-	if leaf < 0 {
-		t.Fatal("no leaf page found")
-	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	garbage := []byte(strings.Repeat("\x5a", pageSize))
-	if _, err := f.WriteAt(garbage, int64(leaf*pageSize)); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-
-	db = openAt(t, path)
-	defer db.Close()
-	problems, err := db.Check()
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := fmt.Sprintf("bbolt: panic: assertion failed: Page expected to be: %d", leaf)
-	if len(problems) == 0 || !strings.HasPrefix(problems[0], want) {
-		t.Fatalf("problems = %q; want one starting %q", problems, want)
-	}
-}
-
-// Damage to the root page is met at Open, where bbolt panics; Open turns
-// that into the same advice as any other damage.
+// Damage to the root page is met by the page walk at Open; Open turns it
+// into the same advice as any other damage, and releases the lock.
 func TestDamagedRootPageIsCorruptErrorNotPanic(t *testing.T) {
 	path := populated(t)
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
@@ -193,8 +148,9 @@ func TestDamagedRootPageIsCorruptErrorNotPanic(t *testing.T) {
 	f.Close()
 	_, err = Open(path, Options{Key: testKey})
 	var ce *CorruptError
-	if !errors.As(err, &ce) || !strings.HasPrefix(ce.Reason, "damaged page: ") {
-		t.Fatalf("Open error = %v; want CorruptError for a damaged page", err)
+	want := fmt.Sprintf("the root page listing the buckets is damaged: assertion failed: Page expected to be: %d, but self identifies as %d", m.root, 0x5a5a5a5a5a5a5a5a)
+	if !errors.As(err, &ce) || len(ce.Problems) != 1 || ce.Problems[0] != want {
+		t.Fatalf("Open error = %v; want CorruptError with the one problem %q", err, want)
 	}
 	// The lock was released: the file can be moved aside and reopened.
 	if err := os.Rename(path, path+".damaged"); err != nil {
@@ -205,42 +161,4 @@ func TestDamagedRootPageIsCorruptErrorNotPanic(t *testing.T) {
 		t.Fatalf("fresh start after moving the file aside: %v", err)
 	}
 	db.Close()
-}
-
-// TestGarbageOverDataPagesIsErrorNotPanic: bytes over pages 2-5 (what a
-// bad sector or a stray write leaves) must give readers, writers and
-// Check an error naming the file, never a panic that kills the daemon.
-func TestGarbageOverDataPagesIsErrorNotPanic(t *testing.T) {
-	path := populated(t)
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteAt([]byte(strings.Repeat("\xde\xad\xbe\xef", 4*4096/4)), 2*4096); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	db, err := Open(path, Options{Key: testKey})
-	if err != nil {
-		var ce *CorruptError
-		if !errors.As(err, &ce) || !strings.Contains(err.Error(), path) {
-			t.Fatalf("Open: %v, want a CorruptError naming %s", err, path)
-		}
-		return
-	}
-	defer db.Close()
-	var v map[string]any
-	for _, b := range []string{BucketTenants, BucketProbes, BucketFindings} {
-		if _, err := db.GetJSON(b, "tenant-001/health", &v); err != nil && !strings.Contains(err.Error(), path) {
-			t.Errorf("GetJSON %s: %v, want an error naming the file", b, err)
-		}
-		if err := db.PutJSON(b, "tenant-001/health", map[string]string{"a": "b"}); err != nil && !strings.Contains(err.Error(), path) {
-			t.Errorf("PutJSON %s: %v, want an error naming the file", b, err)
-		}
-	}
-	problems, err := db.Check()
-	if err == nil && len(problems) == 0 {
-		t.Error("Check found nothing wrong with garbage over pages 2-5")
-	}
-	t.Logf("Check: %v %q", err, problems)
 }

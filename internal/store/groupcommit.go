@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -112,9 +113,9 @@ func (g *groupCommitter) run() {
 // retried alone so one bad record cannot fail its neighbours.
 func (g *groupCommitter) commit(batch []pendingWrite) {
 	g.commits.Add(1)
-	err := g.db.bolt.Update(func(tx *bolt.Tx) error {
+	err := g.update(func(tx *bolt.Tx) error {
 		for _, w := range batch {
-			if err := safeApply(w.apply, tx); err != nil {
+			if err := g.safeApply(w.apply, tx); err != nil {
 				return err
 			}
 		}
@@ -127,15 +128,27 @@ func (g *groupCommitter) commit(batch []pendingWrite) {
 		return
 	}
 	for _, w := range batch {
-		w.done <- g.db.bolt.Update(func(tx *bolt.Tx) error { return safeApply(w.apply, tx) })
+		w.done <- g.update(func(tx *bolt.Tx) error { return g.safeApply(w.apply, tx) })
 	}
 }
 
+// update is bbolt's Update with a damaged page met while committing (bbolt
+// asserts) reported as a CorruptError instead of killing the committer.
+func (g *groupCommitter) update(fn func(*bolt.Tx) error) (err error) {
+	defer g.db.recoverDamage(&err)
+	return g.db.bolt.Update(fn)
+}
+
 // safeApply turns a panic in one caller's function into that caller's
-// error instead of killing the committer every other writer waits on.
-func safeApply(apply func(*bolt.Tx) error, tx *bolt.Tx) (err error) {
+// error instead of killing the committer every other writer waits on. A
+// bbolt assertion is a damaged page and says so, with the advice.
+func (g *groupCommitter) safeApply(apply func(*bolt.Tx) error, tx *bolt.Tx) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			if msg := fmt.Sprint(r); strings.HasPrefix(msg, "assertion failed: ") {
+				err = &CorruptError{Path: g.db.path, Reason: "damaged page: " + msg}
+				return
+			}
 			err = fmt.Errorf("panic in batched write: %v", r)
 		}
 	}()

@@ -59,8 +59,8 @@ func (db *DB) Backup(path string) error {
 	return syncDir(dir)
 }
 
-// Check returns every integrity problem found: bbolt's own page checks, then
-// ours: token caches that do not decrypt, probe records and JSON values that
+// Check returns every integrity problem found: bbolt's own page checks
+// (each damaged page with its bucket, see pageProblems), then ours: token caches that do not decrypt, probe records and JSON values that
 // do not decode, keys in the wrong shape. Each problem names bucket and key.
 // The error is for failing to run the check at all.
 func (db *DB) Check() (_ []string, err error) {
@@ -73,10 +73,8 @@ func (db *DB) Check() (_ []string, err error) {
 		return nil, fmt.Errorf("check %s: %w", db.path, err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	var problems []string
-	for cerr := range tx.Check() {
-		problems = append(problems, "bbolt: "+cerr.Error())
-	}
+	problems, leaks := pageProblems(tx)
+	problems = append(problems, leaks...)
 	if len(problems) > 0 {
 		return problems, nil // walking damaged pages could crash; report what bbolt found
 	}

@@ -135,7 +135,8 @@ func (db *DB) appendProbeUnbatched(tenantID string, a ProbeAttempt) error {
 // ProbeHistory returns up to limit attempts of tenantID, newest first
 // (limit <= 0: all). A record that no longer decodes is skipped and logged;
 // 'db check' lists it.
-func (db *DB) ProbeHistory(tenantID string, limit int) ([]ProbeAttempt, error) {
+func (db *DB) ProbeHistory(tenantID string, limit int) (_ []ProbeAttempt, err error) {
+	defer db.recoverDamage(&err)
 	if err := validTenantID(tenantID); err != nil {
 		return nil, err
 	}
@@ -144,7 +145,7 @@ func (db *DB) ProbeHistory(tenantID string, limit int) ([]ProbeAttempt, error) {
 	// tenant's last key and Prev walks back from the newest.
 	end := []byte(tenantID + "0")
 	var out []ProbeAttempt
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err = db.bolt.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket([]byte(BucketProbes)).Cursor()
 		k, v := c.Seek(end)
 		if k == nil {

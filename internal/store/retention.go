@@ -55,6 +55,7 @@ var retentionChunk = 5000
 // safe because a record judged expired stays expired: records appended
 // meanwhile are newer and only push older ones further past the limits.
 func (db *DB) ApplyRetention() (removed int, err error) {
+	defer db.recoverDamage(&err)
 	now := db.clock.Now()
 	var doomed [][]byte
 	err = db.bolt.View(func(tx *bolt.Tx) error {

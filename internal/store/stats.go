@@ -17,9 +17,10 @@ type Stats struct {
 }
 
 // Stats counts the keys in every bucket and reads the file size.
-func (db *DB) Stats() (Stats, error) {
+func (db *DB) Stats() (_ Stats, err error) {
+	defer db.recoverDamage(&err)
 	st := Stats{Path: db.path, Keys: map[string]int{}}
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err = db.bolt.View(func(tx *bolt.Tx) error {
 		st.SizeBytes = tx.Size()
 		v, err := readSchemaVersion(tx.Bucket([]byte(BucketMeta)))
 		if err != nil {
@@ -37,6 +38,7 @@ func (db *DB) Stats() (Stats, error) {
 // DeleteProbeHistory removes every recorded attempt of tenantID (a tenant
 // removed from the configuration) and returns how many there were.
 func (db *DB) DeleteProbeHistory(tenantID string) (removed int, err error) {
+	defer db.recoverDamage(&err)
 	if err := validTenantID(tenantID); err != nil {
 		return 0, err
 	}

@@ -100,7 +100,8 @@ type DB struct {
 }
 
 // Open opens (creating if needed) the state file at path, takes its lock,
-// runs schema migrations and verifies the token-cache key.
+// reads every page in use to refuse a damaged file (verify.go), runs schema
+// migrations and verifies the token-cache key.
 func Open(path string, opts Options) (*DB, error) {
 	opts = opts.withDefaults()
 	if path == "" {
@@ -120,6 +121,10 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := verifyPages(bdb, abs, opts.Logger); err != nil {
+		_ = bdb.Close()
+		return nil, err
+	}
 	db := &DB{bolt: bdb, path: abs, retention: opts.Retention, clock: opts.Clock, log: opts.Logger}
 	if err := db.prepareSafely(opts); err != nil {
 		_ = bdb.Close()
@@ -132,8 +137,16 @@ func Open(path string, opts Options) (*DB, error) {
 
 // openBolt opens the file and turns bbolt's terse errors into ones that
 // name the file and say what to do.
-func openBolt(path string, timeout time.Duration) (*bolt.DB, error) {
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+func openBolt(path string, timeout time.Duration) (bdb *bolt.DB, err error) {
+	// preflight reads the pages bolt.Open parses; should it still assert on
+	// one, the error keeps the advice (the lock stays with this process
+	// until it exits, as bbolt gives no handle to close).
+	defer func() {
+		if r := recover(); r != nil {
+			bdb, err = nil, &CorruptError{Path: path, Reason: fmt.Sprintf("damaged page: %v", r)}
+		}
+	}()
+	bdb, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
 	switch {
 	case err == nil:
 		return bdb, nil

@@ -32,12 +32,13 @@ func (db *DB) SaveTokenCache(tenantID string, blob []byte) error {
 
 // LoadTokenCache returns the decrypted cache of tenantID, or nil, nil when
 // none was saved.
-func (db *DB) LoadTokenCache(tenantID string) ([]byte, error) {
+func (db *DB) LoadTokenCache(tenantID string) (_ []byte, err error) {
+	defer db.recoverDamage(&err)
 	if err := validTenantID(tenantID); err != nil {
 		return nil, err
 	}
 	var sealed []byte
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err = db.bolt.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket([]byte(BucketTokenCache)).Get([]byte(tenantID)); v != nil {
 			sealed = append([]byte(nil), v...)
 		}
@@ -62,7 +63,8 @@ func (db *DB) openTokenCache(tenantID string, sealed []byte) ([]byte, error) {
 
 // DeleteTokenCache forgets the cache of tenantID (for example when the
 // tenant is removed from the configuration).
-func (db *DB) DeleteTokenCache(tenantID string) error {
+func (db *DB) DeleteTokenCache(tenantID string) (err error) {
+	defer db.recoverDamage(&err)
 	if err := validTenantID(tenantID); err != nil {
 		return err
 	}
