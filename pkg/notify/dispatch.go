@@ -69,10 +69,12 @@ type job struct {
 func (n *Notifier) claimDue(now time.Time, wait *time.Duration) []job {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.supersedeLocked()
 	pendingIDs := map[string]bool{}
 	for _, e := range n.state.outbox {
 		pendingIDs[e.Message.ID] = true
 	}
+	oldest := n.oldestQueuedLocked()
 	var jobs []job
 	for _, seq := range sortedSeqs(n.state.outbox) {
 		e := n.state.outbox[seq]
@@ -86,6 +88,10 @@ func (n *Notifier) claimDue(now time.Time, wait *time.Duration) []job {
 		// A resolved message waits for the firing message it answers, so
 		// that it can thread under it and never arrives first.
 		if e.Message.ThreadOf != "" && pendingIDs[e.Message.ThreadOf] {
+			continue
+		}
+		// Nor may it overtake an older message about the same alert.
+		if n.waitsForOlder(e, oldest) {
 			continue
 		}
 		r, ok := n.receivers[e.Message.Receiver]
