@@ -15,14 +15,14 @@ import (
 
 // The receivers-down test's virtual timeline, from the start of the run.
 const (
-	rdWarmUp   = 40 * time.Minute // first verdicts and their alerts, receivers up
-	rdOutage   = time.Hour        // Slack, SMTP and Alertmanager down
+	rdWarmUp = 40 * time.Minute // first verdicts and their alerts, receivers up
+	rdOutage = time.Hour        // Slack, SMTP and Alertmanager down
 	// rdRecovery is long enough for every retry (backoff at most 5 min) and
 	// an Alertmanager re-send (every 5 min), and short enough that a stale
 	// firing alert delivered after its resolution (endsAt = send + 20 min)
 	// would still be listed by Alertmanager when the run ends.
 	rdRecovery = 15 * time.Minute
-	rdSpeed    = 240.0            // virtual seconds per real second
+	rdSpeed    = 240.0 // virtual seconds per real second
 	// rdLagAtEnd is how far the virtual clock trails the real one when the
 	// run ends. Alertmanager judges startsAt/endsAt against its own (real)
 	// clock, while the agent stamps them with the virtual one: a resolved
