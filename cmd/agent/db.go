@@ -184,17 +184,23 @@ func dbCheck(env *cliEnv, args []string) int {
 		return fail(env, 2, "db check: unexpected argument %q", pos[0])
 	}
 	db, err := openExisting(f)
-	if err != nil && !errors.Is(err, store.ErrLocked) {
-		return fail(env, 1, "%v", err)
-	}
 	name := f.state
 	if errors.Is(err, store.ErrLocked) {
 		var cleanup func()
-		if db, cleanup, err = snapshotThroughDaemon(f); err != nil {
-			return fail(env, 1, "%v", err)
+		db, cleanup, err = snapshotThroughDaemon(f)
+		if cleanup != nil {
+			defer cleanup()
 		}
-		defer cleanup()
 		name += " (a hot copy taken by the running agent)"
+	}
+	// Open walks every page and refuses a damaged file; the refusal carries
+	// the damage, bucket by bucket, which is exactly what check reports.
+	var damaged *store.CorruptError
+	if errors.As(err, &damaged) && len(damaged.Problems) > 0 {
+		return reportCheck(env, f.json, name, damaged.Problems, store.Stats{Path: f.state})
+	}
+	if err != nil {
+		return fail(env, 1, "%v", err)
 	}
 	defer db.Close()
 	problems, err := db.Check()
@@ -205,7 +211,13 @@ func dbCheck(env *cliEnv, args []string) int {
 	if err != nil {
 		return fail(env, 1, "%v", err)
 	}
-	if f.json {
+	return reportCheck(env, f.json, name, problems, stats)
+}
+
+// reportCheck prints the problems one a line (or the --json report) and
+// the verdict, and returns the exit code.
+func reportCheck(env *cliEnv, asJSON bool, name string, problems []string, stats store.Stats) int {
+	if asJSON {
 		if problems == nil {
 			problems = []string{}
 		}
@@ -222,7 +234,7 @@ func dbCheck(env *cliEnv, args []string) int {
 			name, len(problems))
 		return 1
 	}
-	if !f.json {
+	if !asJSON {
 		fmt.Fprintf(env.stdout, "%s: no problems found (schema version %d; %d token caches, %d probe records, %d findings; %d bytes)\n",
 			name, stats.SchemaVersion, stats.Keys[store.BucketTokenCache], stats.Keys[store.BucketProbes],
 			stats.Keys[store.BucketFindings], stats.SizeBytes)

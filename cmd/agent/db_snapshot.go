@@ -16,7 +16,8 @@ import (
 // lock, write a hot copy next to it, and opens that copy. The copy carries
 // the file's pages as they are, so checking it checks the file. It sits in
 // the state directory because that is where the (sandboxed) service may
-// write and where the operator's CLI can read; cleanup removes it.
+// write and where the operator's CLI can read. cleanup, when not nil,
+// removes the copy, also after an error opening it.
 func snapshotThroughDaemon(f dbFlags) (*store.DB, func(), error) {
 	var raw [8]byte
 	if _, err := rand.Read(raw[:]); err != nil {
@@ -42,8 +43,9 @@ func snapshotThroughDaemon(f dbFlags) (*store.DB, func(), error) {
 	remove := func() { _ = os.Remove(copyPath) }
 	db, err := store.Open(copyPath, store.Options{KeyFile: f.keyFile})
 	if err != nil {
-		remove()
-		return nil, nil, fmt.Errorf("opening the agent's copy of %s: %w", f.state, err)
+		// The copy carries the live file's damage; the caller reports it
+		// (errors.As finds the CorruptError) and removes the copy.
+		return nil, remove, fmt.Errorf("opening the agent's copy of %s: %w", f.state, err)
 	}
 	return db, remove, nil
 }

@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/tokenhealth/tokenhealth/internal/localapi"
 	"github.com/tokenhealth/tokenhealth/internal/store"
@@ -173,6 +176,62 @@ func TestDBCheck(t *testing.T) {
 		t.Fatalf("--json output %q: %v", out, err)
 	}
 	if code != 1 || len(rep.Problems) != 1 || rep.Stats.Keys[store.BucketFindings] != 1 || rep.Stats.Path != state {
+		t.Fatalf("--json: exit %d, report %+v", code, rep)
+	}
+}
+
+// A damaged page makes Open refuse the file; db check still says which
+// bucket and page, from the refusal, and exits 1.
+func TestDBCheckNamesDamagedBucketAndPage(t *testing.T) {
+	state, key := seedState(t)
+	db, err := store.Open(state, store.Options{KeyFile: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 { // enough for the bucket to have pages of its own
+		if err := db.PutJSON(store.BucketFindings, fmt.Sprintf("t1/f%03d", i), map[string]string{"detail": strings.Repeat("x", 100)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	bdb, err := bolt.Open(state, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root uint64
+	_ = bdb.View(func(tx *bolt.Tx) error {
+		root = uint64(tx.Bucket([]byte(store.BucketFindings)).Root())
+		return nil
+	})
+	pageSize := bdb.Info().PageSize
+	bdb.Close()
+	if root == 0 {
+		t.Fatal("the findings bucket is inline")
+	}
+	garbage := bytes.Repeat([]byte{0x5a}, pageSize)
+	f, err := os.OpenFile(state, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(garbage, int64(root)*int64(pageSize)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	problem := fmt.Sprintf("bucket findings: panic: assertion failed: Page expected to be: %d, but self identifies as %d", root, uint64(0x5a5a5a5a5a5a5a5a))
+	code, out, errs := runCLI("db", "check", "--state", state, "--key-file", key)
+	if code != 1 || out != problem+"\n" {
+		t.Fatalf("exit %d, stdout %q; want 1, %q", code, out, problem+"\n")
+	}
+	if want := "tokenhealth: " + state + ": 1 problem(s) found; restore a backup made with 'tokenhealth db backup', or move the file aside to start fresh\n"; errs != want {
+		t.Fatalf("stderr %q\nwant   %q", errs, want)
+	}
+	code, out, _ = runCLI("db", "check", "--json", "--state", state, "--key-file", key)
+	var rep checkReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("--json output %q: %v", out, err)
+	}
+	if code != 1 || len(rep.Problems) != 1 || rep.Problems[0] != problem || rep.Stats.Path != state {
 		t.Fatalf("--json: exit %d, report %+v", code, rep)
 	}
 }

@@ -5,18 +5,71 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 )
 
-// CheckFileMode refuses a secret file that users other than its owner can
-// read: a token readable by the whole machine is not a secret any more. The
-// error says how to fix it.
+// CheckFileMode refuses a secret file that anyone but its owner can read
+// or change, or that belongs to an unprivileged user other than the one
+// this process runs as. A token readable by the whole machine is not a
+// secret any more; one that others can write is not the administrator's
+// any more: whoever rewrites it can point alerts at their own webhook,
+// swap the mail password, or (for the state key) lock the agent out of
+// its token caches. The owner rule is the one OpenSSH (StrictModes) and
+// sudo apply to their own secrets: the service user or root, because the
+// owner can always chmod the file open again after this check. Each error
+// gives the command that fixes it.
 func CheckFileMode(path string, info fs.FileInfo) error {
-	if perm := info.Mode().Perm(); perm&0o044 != 0 {
-		return fmt.Errorf("secret file %s is readable by group or others (mode %04o); fix with: chmod 600 %s (and chown it to the service user)", path, perm, path)
+	return checkFile(path, info, os.Geteuid())
+}
+
+func checkFile(path string, info fs.FileInfo, euid int) error {
+	perm := info.Mode().Perm()
+	var exposed string
+	switch readable, writable := perm&0o044 != 0, perm&0o022 != 0; {
+	case readable && writable:
+		exposed = "readable and writable"
+	case readable:
+		exposed = "readable"
+	case writable:
+		exposed = "writable"
 	}
-	return nil
+	if exposed != "" {
+		return fmt.Errorf("secret file %s is %s by group or others (mode %04o); fix with: chmod 600 %s (and chown it to the service user)",
+			path, exposed, perm, path)
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok || st.Uid == 0 || int(st.Uid) == euid {
+		return nil
+	}
+	owner := describeUser(int(st.Uid))
+	if euid == 0 {
+		return fmt.Errorf("secret file %s is owned by %s, who could change it; tokenhealth runs as root, so the file must belong to root; fix with: chown root %s",
+			path, owner, path)
+	}
+	name := userName(euid)
+	return fmt.Errorf("secret file %s is owned by %s, who could change it; it must belong to the user tokenhealth runs as (%s) or to root; fix with: chown %s %s",
+		path, owner, describeUser(euid), name, path)
+}
+
+// userName is the login name of uid, or the number when it has none (the
+// form chown accepts either way).
+func userName(uid int) string {
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return strconv.Itoa(uid)
+}
+
+// describeUser is "name (uid N)", or "uid N" for a uid without a name.
+func describeUser(uid int) string {
+	if name := userName(uid); name != strconv.Itoa(uid) {
+		return fmt.Sprintf("%s (uid %d)", name, uid)
+	}
+	return fmt.Sprintf("uid %d", uid)
 }
 
 // ReadFile reads a secret from a file that only its owner can read. One

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+
+	"github.com/tokenhealth/tokenhealth/internal/secret"
 )
 
 // KeySize is the length of the AES-256 key protecting token caches.
@@ -61,8 +63,10 @@ func loadOrCreateKeyFile(path, statePath string, stateHasKeyCheck bool, log *slo
 	if info.IsDir() {
 		return nil, fmt.Errorf("key file %s is a directory", path)
 	}
-	if perm := info.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("key file %s has mode %04o and is readable by group or others; run: chmod 600 %s", path, perm, path)
+	// The rules of every other secret: only the owner may read or write
+	// it, and the owner is the service user or root.
+	if err := secret.CheckFileMode(path, info); err != nil {
+		return nil, err
 	}
 	raw, err := os.ReadFile(path)
 	if err != nil {

@@ -59,12 +59,14 @@ func TestKeyFileProblems(t *testing.T) {
 		return p
 	}
 	open := write("open.key", []byte(strings.Repeat("ab", 32)), 0o644)
+	writable := write("writable.key", []byte(strings.Repeat("ab", 32)), 0o620)
 	short := write("short.key", []byte("0123456789"), 0o600)
 	notHex := write("nothex.key", []byte(strings.Repeat("zz", 32)), 0o600)
 	cases := []struct {
 		name, keyFile, want string
 	}{
-		{"readable by others", open, "key file " + open + " has mode 0644 and is readable by group or others; run: chmod 600 " + open},
+		{"readable by others", open, "secret file " + open + " is readable by group or others (mode 0644); fix with: chmod 600 " + open + " (and chown it to the service user)"},
+		{"writable by group", writable, "secret file " + writable + " is writable by group or others (mode 0620); fix with: chmod 600 " + writable + " (and chown it to the service user)"},
 		{"wrong length", short, "key file " + short + " holds 10 bytes; it must hold 32 raw bytes or 64 hex characters"},
 		{"not hex", notHex, "key file " + notHex + " holds 64 bytes; it must hold 32 raw bytes or 64 hex characters"},
 		{"directory", dir, "key file " + dir + " is a directory"},
@@ -175,5 +177,25 @@ func TestNoKeySource(t *testing.T) {
 		if err == nil || err.Error() != c.want {
 			t.Errorf("error = %v; want %q", err, c.want)
 		}
+	}
+}
+
+// A key file another unprivileged user owns is refused like any secret
+// file: its owner could replace the key (secret.CheckFileMode).
+func TestKeyFileOfAnotherUserRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chown to another user needs root")
+	}
+	keyFile := filepath.Join(t.TempDir(), "state.key")
+	if err := os.WriteFile(keyFile, []byte(strings.Repeat("ab", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(keyFile, 4343, 4343); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(filepath.Join(t.TempDir(), "state.db"), Options{KeyFile: keyFile})
+	want := "secret file " + keyFile + " is owned by uid 4343, who could change it; tokenhealth runs as root, so the file must belong to root; fix with: chown root " + keyFile
+	if err == nil || err.Error() != want {
+		t.Fatalf("error = %v\nwant    %s", err, want)
 	}
 }

@@ -57,8 +57,9 @@ type Options struct {
 	// Key is the 32-byte AES-256 key for token caches. If nil, KeyFile is used.
 	Key []byte
 	// KeyFile holds the key (32 raw bytes or 64 hex characters). It is created
-	// with mode 0600 and a random key if absent, and refused if group or
-	// others can read it. If empty, $CREDENTIALS_DIRECTORY/state-key is used.
+	// with mode 0600 and a random key if absent, and refused (as any secret
+	// file, secret.CheckFileMode) if group or others can read or write it
+	// or another unprivileged user owns it. If empty, $CREDENTIALS_DIRECTORY/state-key is used.
 	KeyFile   string
 	Retention Retention
 	// Clock dates probe retention; default clock.Real{}.
