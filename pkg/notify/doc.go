@@ -26,7 +26,11 @@
 //     RepeatInterval while firing, and resolved when the finding is gone.
 //   - Silences (tenant, optional kind, until a time) and the identity
 //     provider outage (an idp_unreachable finding inhibits tenant_unreachable
-//     and transient-caused alerts) mute announcements, not resolutions.
+//     and transient-caused alerts) mute announcements, not resolutions. An
+//     inhibited alert already announced to a PerAlert receiver is still
+//     re-sent, since Alertmanager resolves by itself what is not re-sent.
+//   - Queued messages about the same alert go in decision order; a newer
+//     PerAlert message supersedes the older queued ones (order.go).
 //   - Routes pick the receivers; Grouped receivers get the same kind from
 //     many tenants in one message after GroupWindow; PerAlert receivers
 //     (Alertmanager) get each alert on its own, re-sent every

@@ -226,11 +226,17 @@ func (n *Notifier) reconcileTenant(w *writer, tenantID string, sils []Silence, i
 			continue
 		}
 		key := AlertKey(f)
-		muted := silenced(f, sils) || inhibitedBy(f, idpDown, failing)
+		m := notMuted
+		switch {
+		case silenced(f, sils):
+			m = mutedBySilence
+		case inhibitedBy(f, idpDown, failing):
+			m = mutedByInhibition
+		}
 		for _, rname := range n.router.receiversFor(f, sev, n.names) {
 			lk := logKey(rname, key)
 			desired[lk] = true
-			if err := n.reconcileAlert(w, n.receivers[rname], lk, key, f, sev, muted); err != nil {
+			if err := n.reconcileAlert(w, n.receivers[rname], lk, key, f, sev, m); err != nil {
 				return err
 			}
 		}
@@ -248,12 +254,27 @@ func (n *Notifier) reconcileTenant(w *writer, tenantID string, sils []Silence, i
 	return nil
 }
 
-func (n *Notifier) reconcileAlert(w *writer, r Receiver, lk, key string, f health.Finding, sev health.Severity, muted bool) error {
+// mute says why an alert is not announced now.
+type mute int
+
+const (
+	notMuted          mute = iota
+	mutedBySilence         // an operator's silence
+	mutedByInhibition      // explained by another alert (inhibit.go)
+)
+
+func (n *Notifier) reconcileAlert(w *writer, r Receiver, lk, key string, f health.Finding, sev health.Severity, m mute) error {
 	e, known := n.state.log[lk]
 	var reason Reason
 	endOld := false
 	switch {
-	case muted:
+	case m == mutedByInhibition && known && r.Delivery == PerAlert && !w.now.Before(e.LastNotified.Add(n.opts.ResendInterval)):
+		// Alertmanager resolves by itself an alert that is no longer
+		// re-sent. An inhibited alert has not ended (another alert
+		// explains it), so its copy is kept alive at the severity
+		// Alertmanager knows; otherwise it would report a false "resolved".
+		sev, reason = e.Severity, ReasonRepeat
+	case m != notMuted:
 		// Silenced or inhibited: nothing is sent, but an alert already
 		// announced stays in the log so that its end is still reported.
 	case !known:

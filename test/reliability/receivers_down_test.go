@@ -13,23 +13,30 @@ import (
 	"github.com/tokenhealth/tokenhealth/pkg/notify"
 )
 
-// The receivers-down test's virtual timeline, from the start of the run.
+// The receivers-down test's virtual timeline.
 const (
-	rdWarmUp = 40 * time.Minute // first verdicts and their alerts, receivers up
-	rdOutage = time.Hour        // Slack, SMTP and Alertmanager down
+	rdSpeed  = 240.0     // virtual seconds per real second
+	rdOutage = time.Hour // Slack, SMTP and Alertmanager down
 	// rdRecovery is long enough for every retry (backoff at most 5 min) and
 	// an Alertmanager re-send (every 5 min), and short enough that a stale
 	// firing alert delivered after its resolution (endsAt = send + 20 min)
 	// would still be listed by Alertmanager when the run ends.
 	rdRecovery = 15 * time.Minute
-	rdSpeed    = 240.0 // virtual seconds per real second
+	// rdWarmUpBudget is the virtual time the first verdicts may take (90 s
+	// of real time): the clock starts that much further behind real time.
+	rdWarmUpBudget = 6 * time.Hour
 	// rdLagAtEnd is how far the virtual clock trails the real one when the
 	// run ends. Alertmanager judges startsAt/endsAt against its own (real)
 	// clock, while the agent stamps them with the virtual one: a resolved
 	// alert's endsAt must never be in Alertmanager's future, and a firing
-	// alert's endsAt (last re-send + 4 × 5 min) must still be ahead of it.
+	// alert's endsAt (last re-send + 4 x 5 min) must still be ahead of it.
 	rdLagAtEnd = 2 * time.Minute
 )
+
+// rdLagAtOutage is how far the virtual clock must trail real time when the
+// outage starts so that it trails by rdLagAtEnd when the run ends: the
+// outage and the recovery gain (1 - 1/speed) of their length on real time.
+var rdLagAtOutage = rdLagAtEnd + time.Duration(float64(rdOutage+rdRecovery)*(1-1/rdSpeed))
 
 // TestReceiversDownForAnHour: Slack (503), the SMTP relay (port closed) and
 // Alertmanager (process stopped) are all down for one virtual hour while
@@ -45,13 +52,7 @@ func TestReceiversDownForAnHour(t *testing.T) {
 	smtp := newFakeSMTP(t, cert)
 
 	sc, mixOf := scenarioOf(36, mixHealthy, mixReportOnly, mixEveryTime)
-	// Line the virtual clock up so that it reaches real time minus
-	// rdLagAtEnd exactly when the run ends: before the run it must trail
-	// by that plus what the run gains on real time.
-	total := rdWarmUp + rdOutage + rdRecovery
-	lead := rdLagAtEnd + time.Duration(float64(total)*(1-1/rdSpeed))
-	sc.Start = time.Now().UTC().Add(-lead - 5*time.Minute).Truncate(time.Second).Format(time.RFC3339)
-
+	sc.Start = time.Now().UTC().Add(-rdLagAtOutage - rdWarmUpBudget).Truncate(time.Second).Format(time.RFC3339)
 	receivers := fmt.Sprintf(`receivers:
   - name: ops-slack
     slack: {bot_token: %q, channel: %s, api_url: %q}
@@ -71,28 +72,36 @@ routes:
 `, slackBotToken, slackChannel, slack.apiURL(), smtp.addr, smtpUser, smtpPassword, am.url())
 	w := newWorld(t, worldOptions{Scenario: sc, MixOf: mixOf, Receivers: receivers, CABundle: certPEM,
 		Global: "  policy_refresh_interval: 10m\n"})
-	if jump := time.Now().Add(-lead).Sub(w.clk.Now()); jump > 0 {
-		w.clk.Advance(jump) // enrollment took real time; virtual time stood still
-	}
-	v0 := w.clk.Now()
 	w.run(rdSpeed)
-	limit := func(d time.Duration) time.Duration { return 20*time.Second + 4*time.Duration(float64(d)/rdSpeed) }
 
-	w.until(v0.Add(rdWarmUp), limit(rdWarmUp))
-	if posts, _, _ := slack.snapshot(); len(posts) == 0 {
-		t.Fatalf("no Slack post in the first %s: the agent sent nothing before the outage\nlog tail:\n%s", rdWarmUp, w.logs.tail(40))
-	}
+	// Receivers up: every tenant reaches its verdict and its alerts go out.
+	w.eventually("every tenant is at its verdict and its alerts reached Slack and the relay", 80*time.Second, func() bool {
+		posts, _, _ := slack.snapshot()
+		mails, _ := smtp.snapshot()
+		return w.atTrueVerdicts() && len(posts) > 0 && len(mails) > 0 &&
+			w.metric("tokenhealth_notification_outbox_messages", nil) == 0
+	})
 
-	// Down: Slack answers 503, the relay's port refuses, Alertmanager stops.
-	outageStart := w.clk.Now()
+	// Down: Slack answers 503, the relay's port refuses, Alertmanager
+	// stops. Virtual time stands still meanwhile and is then moved forward
+	// to trail real time by rdLagAtOutage.
+	w.clk.SetSpeed(0)
 	slack.down.Store(true)
 	smtp.stop()
 	am.stop()
+	lag := time.Since(w.clk.Now())
+	if lag < rdLagAtOutage {
+		t.Fatalf("the first verdicts took more than %s of virtual time; the clocks cannot be lined up for Alertmanager", rdWarmUpBudget)
+	}
+	w.clk.Advance(lag - rdLagAtOutage)
+	outageStart := w.clk.Now()
 	outageEnd := outageStart.Add(rdOutage)
+	w.clk.SetSpeed(rdSpeed)
+	limit := func(d time.Duration) time.Duration { return 30*time.Second + 2*time.Duration(float64(d)/rdSpeed) }
 
 	// While they are down: a token starts failing, a report-only risk is
 	// fixed (its alert resolves), and a report-only policy comes and goes
-	// (an alert that fires and resolves without anyone hearing of it yet).
+	// (an alert that fires and resolves before anyone can hear of it).
 	w.until(outageStart.Add(5*time.Minute), limit(5*time.Minute))
 	healthy, reportOnly := tenantsOfMix(w, mixHealthy), tenantsOfMix(w, mixReportOnly)
 	if len(healthy) < 2 || len(reportOnly) < 1 {
@@ -114,7 +123,11 @@ routes:
 		t.Fatal(err)
 	}
 
+	// Back, all at the same virtual instant: Slack answers again, a new
+	// relay listens on the same port, Alertmanager restarts on the same
+	// port and storage (it keeps no alerts across a restart).
 	w.until(outageEnd, limit(25*time.Minute))
+	w.clk.SetSpeed(0)
 	_, refused, _ := slack.snapshot()
 	failed := map[string]float64{}
 	for _, integ := range []string{"slack", "email", "alertmanager"} {
@@ -124,10 +137,11 @@ routes:
 	slack.down.Store(false)
 	smtp.start()
 	am.start()
+	w.clk.SetSpeed(rdSpeed)
 
 	// Let the retries drain, then stop virtual time so that the clocks
 	// stay lined up while the receivers are read.
-	w.until(v0.Add(total), limit(rdRecovery)+60*time.Second)
+	w.until(w.clk.Now().Add(rdRecovery), limit(rdRecovery))
 	w.clk.SetSpeed(0)
 	w.eventually("the outbox is empty", 60*time.Second, func() bool {
 		return w.metric("tokenhealth_notification_outbox_messages", nil) == 0
@@ -146,7 +160,7 @@ routes:
 	checkDuring(t, during)
 	checkSlack(t, slack, want)
 	checkMail(t, smtp, want)
-	checkAlertmanager(t, am, w.rec)
+	checkAlertmanager(t, am, w)
 }
 
 // tenantsOfMix lists the simulated tenants of one generated mix, by id.
@@ -318,10 +332,10 @@ func checkMail(t *testing.T, s *fakeSMTP, want []delivered) {
 // checkAlertmanager: Alertmanager deduplicates by labels and the agent
 // re-sends firing alerts, so "exactly once" is its alert list: every alert
 // still firing at the end is listed once, and none that resolved is.
-func checkAlertmanager(t *testing.T, am *realAlertmanager, rec *recorder) {
+func checkAlertmanager(t *testing.T, am *realAlertmanager, w *world) {
 	t.Helper()
 	last := map[string]notify.Alert{} // alert key -> last decision
-	for _, m := range rec.messages() {
+	for _, m := range w.rec.messages() {
 		for _, a := range m.msg.Alerts {
 			last[a.Key] = a
 		}
@@ -351,7 +365,8 @@ func checkAlertmanager(t *testing.T, am *realAlertmanager, rec *recorder) {
 	t.Logf("Alertmanager: %d alerts listed; %d firing and %d resolved at the end by the agent's decisions", len(alerts), len(wantFiring), len(resolved))
 	for _, id := range sortedKeys(wantFiring) {
 		if listed[id] != 1 {
-			t.Errorf("Alertmanager lists firing alert %s %d times, want once", id, listed[id])
+			tenant, _, _ := strings.Cut(id, " ")
+			t.Errorf("Alertmanager lists firing alert %s %d times, want once; the tenant's findings now: %s", id, listed[id], findingsOf(w, tenant))
 		}
 	}
 	for _, id := range sortedKeys(listed) {
@@ -362,4 +377,17 @@ func checkAlertmanager(t *testing.T, am *realAlertmanager, rec *recorder) {
 			t.Errorf("Alertmanager lists %s, which the agent never announced", id)
 		}
 	}
+}
+
+// findingsOf describes a tenant's current findings for failure messages.
+func findingsOf(w *world, tenant string) string {
+	var out []string
+	for _, f := range w.statuses()[tenant].Findings {
+		var ps []string
+		for _, p := range f.Policies {
+			ps = append(ps, p.ID)
+		}
+		out = append(out, fmt.Sprintf("%s/%s policies=%v", f.Kind, f.Severity, ps))
+	}
+	return strings.Join(out, "; ")
 }
