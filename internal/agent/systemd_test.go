@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tokenhealth/tokenhealth/internal/demo"
+	"github.com/tokenhealth/tokenhealth/pkg/health"
 )
 
 // notifyListener is a fake systemd notify socket that records datagrams.
@@ -109,17 +112,57 @@ func TestSystemdNotifyAndMetrics(t *testing.T) {
 		}
 		return false
 	})
+	// The virtual clock keeps running, so a tenant may change state between
+	// reading the status and gathering the metrics: the two must agree at
+	// some moment, not at an arbitrary pair of instants.
+	var disagreement string
+	agree := func() bool {
+		var ok bool
+		ok, disagreement = metricsAgreeWithStatus(t, env.Agent.Status(ctx).Tenants, env.Agent.Registry())
+		return ok
+	}
+	if !eventually(agree) {
+		t.Error(disagreement)
+	}
+
+	if err := env.Agent.Reload(ctx); err != nil {
+		t.Fatalf("reload of an unchanged config: %v", err)
+	}
+	waitFor(t, "RELOADING=1 on reload", func() bool { return nl.has("RELOADING=1") })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "STOPPING=1 at shutdown", func() bool { return nl.has("STOPPING=1") })
+}
+
+// eventually polls cond for up to 30 s.
+func eventually(cond func() bool) bool {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}
+
+// metricsAgreeWithStatus compares the tokenhealth_tenant_state{state="failing"}
+// series with the failing tenants of a status read just before.
+func metricsAgreeWithStatus(t *testing.T, tenants []health.TenantStatus, reg prometheus.Gatherer) (bool, string) {
+	t.Helper()
 	failing := map[string]bool{}
-	for _, ts := range env.Agent.Status(ctx).Tenants {
-		if ts.State == "failing" {
+	for _, ts := range tenants {
+		if ts.State == health.StateFailing {
 			failing[ts.ID] = true
 		}
 	}
-	mfs, err := env.Agent.Registry().Gather()
+	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := 0
+	metricFailing := map[string]bool{}
 	for _, mf := range mfs {
 		if mf.GetName() != "tokenhealth_tenant_state" {
 			continue
@@ -134,25 +177,23 @@ func TestSystemdNotifyAndMetrics(t *testing.T) {
 					state = l.GetValue()
 				}
 			}
-			if state == "failing" && m.GetGauge().GetValue() == 1 {
-				seen++
-				if !failing[tenant] {
-					t.Errorf("metric says %s is failing, status does not", tenant)
-				}
+			if state == string(health.StateFailing) && m.GetGauge().GetValue() == 1 {
+				metricFailing[tenant] = true
 			}
 		}
 	}
-	if seen == 0 {
-		t.Error("no tenant_state{state=failing} series is 1 while the status has a failing tenant")
+	if len(metricFailing) == 0 {
+		return false, "no tenant_state{state=failing} series is 1 while the status has a failing tenant"
 	}
-
-	if err := env.Agent.Reload(ctx); err != nil {
-		t.Fatalf("reload of an unchanged config: %v", err)
+	for id := range metricFailing {
+		if !failing[id] {
+			return false, "metric says " + id + " is failing, status does not"
+		}
 	}
-	waitFor(t, "RELOADING=1 on reload", func() bool { return nl.has("RELOADING=1") })
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	for id := range failing {
+		if !metricFailing[id] {
+			return false, "status says " + id + " is failing, the metric does not"
+		}
 	}
-	waitFor(t, "STOPPING=1 at shutdown", func() bool { return nl.has("STOPPING=1") })
+	return true, ""
 }
