@@ -20,6 +20,8 @@ type Client struct {
 	http   *http.Client
 	// stream has no overall timeout: an enrollment waits for a person.
 	stream *http.Client
+	// maxAnswer is maxAnswerBytes; tests lower it.
+	maxAnswer int64
 }
 
 // ErrDaemonDown says the daemon could not be reached; its message names the
@@ -43,7 +45,8 @@ func NewClient(path string) *Client {
 			return d.DialContext(ctx, "unix", path)
 		},
 	}
-	return &Client{socket: path, http: &http.Client{Transport: tr, Timeout: 2 * time.Minute}, stream: &http.Client{Transport: tr}}
+	return &Client{socket: path, http: &http.Client{Transport: tr, Timeout: 2 * time.Minute}, stream: &http.Client{Transport: tr},
+		maxAnswer: maxAnswerBytes}
 }
 
 func (c *Client) Status(ctx context.Context) (StatusResponse, error) {
@@ -101,15 +104,39 @@ type APIError struct {
 
 func (e *APIError) Error() string { return e.Message }
 
+// maxAnswerBytes bounds what the CLI reads from one answer of the daemon.
+// The largest real answer (status of 10,000 tenants) is a few MiB; the
+// bound keeps a runaway answer from exhausting the CLI's memory.
+const maxAnswerBytes = 64 << 20
+
+// AnswerTooLargeError reports an answer cut at the limit: decoding the cut
+// answer would only say "unexpected end of JSON input".
+type AnswerTooLargeError struct {
+	Method, Path string
+	Limit        int64 // bytes
+}
+
+func (e *AnswerTooLargeError) Error() string {
+	limit := fmt.Sprintf("%d bytes", e.Limit)
+	if e.Limit%(1<<20) == 0 {
+		limit = fmt.Sprintf("%d MiB", e.Limit>>20)
+	}
+	return fmt.Sprintf("answer from the daemon to %s %s exceeds the %s limit", e.Method, e.Path, limit)
+}
+
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
 	resp, err := c.send(ctx, c.http, method, path, body)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	// One byte past the limit tells a full-sized answer from a longer one.
+	data, err := io.ReadAll(io.LimitReader(resp.Body, c.maxAnswer+1))
 	if err != nil {
 		return err
+	}
+	if int64(len(data)) > c.maxAnswer {
+		return &AnswerTooLargeError{Method: method, Path: path, Limit: c.maxAnswer}
 	}
 	if out == nil {
 		return nil
