@@ -218,7 +218,7 @@ func TestDBCheckNamesDamagedBucketAndPage(t *testing.T) {
 	}
 	f.Close()
 
-	problem := fmt.Sprintf("bucket findings: panic: assertion failed: Page expected to be: %d, but self identifies as %d", root, uint64(0x5a5a5a5a5a5a5a5a))
+	problem := fmt.Sprintf("bucket findings: page %d is damaged (its header reads page %d)", root, uint64(0x5a5a5a5a5a5a5a5a))
 	code, out, errs := runCLI("db", "check", "--state", state, "--key-file", key)
 	if code != 1 || out != problem+"\n" {
 		t.Fatalf("exit %d, stdout %q; want 1, %q", code, out, problem+"\n")

@@ -148,7 +148,7 @@ func TestDamagedRootPageIsCorruptErrorNotPanic(t *testing.T) {
 	f.Close()
 	_, err = Open(path, Options{Key: testKey})
 	var ce *CorruptError
-	want := fmt.Sprintf("the root page listing the buckets is damaged: assertion failed: Page expected to be: %d, but self identifies as %d", m.root, 0x5a5a5a5a5a5a5a5a)
+	want := fmt.Sprintf("the root page listing the buckets: page %d is damaged (its header reads page %d)", m.root, uint64(0x5a5a5a5a5a5a5a5a))
 	if !errors.As(err, &ce) || len(ce.Problems) != 1 || ce.Problems[0] != want {
 		t.Fatalf("Open error = %v; want CorruptError with the one problem %q", err, want)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
@@ -14,16 +15,17 @@ import (
 // bbolt reads pages lazily and trusts what it finds. A data page overwritten
 // with garbage (a bad sector, a stray write, a copy that stopped half way)
 // goes unnoticed at Open, and every later read that reaches it fails, one
-// tenant at a time, while the agent looks up. Open therefore walks every
-// page reachable from the current root once, with bbolt's own consistency
-// check, and refuses the file with one CorruptError that says what to do.
-// Pages that are free are not read: damage there loses nothing.
+// tenant at a time, while the agent reports itself running. Open therefore
+// walks every page reachable from the current root once, with bbolt's own
+// consistency check, and refuses the file with one CorruptError that says
+// what to do. Free pages are not read: damage there loses nothing.
 //
 // bbolt maps the file with MADV_RANDOM, so on a cold page cache (after a
 // boot) its walk costs one disk round trip per page: 106 s for the 1.4 GB
-// file of 10,000 tenants on the reference VM. Reading the file once,
-// sequentially, in large blocks first brings that to the warm cost plus a
-// sequential read (BenchmarkVerifyPages; figures in README.md).
+// file of 10,000 tenants on the reference VM, beyond systemd's start
+// timeout. Reading the file once, sequentially, in large blocks first
+// brings that down to a sequential read plus the warm walk
+// (BenchmarkVerifyPages; figures in README.md).
 
 // verifyPages checks the file behind bdb before anything else reads it.
 // Space that is neither in use nor free (leaked pages: harmless to the
@@ -119,7 +121,7 @@ func byBucket(tx *bolt.Tx, whole []string) []string {
 	if listed != nil {
 		// No bucket can be reached without the page listing them, and the
 		// whole check stopped at that same page.
-		return []string{fmt.Sprintf("the root page listing the buckets is damaged: %v", listed)}
+		return []string{"the root page listing the buckets: " + plainPageProblem(fmt.Sprint(listed))}
 	}
 	var problems []string
 	attributed := map[string]bool{}
@@ -135,7 +137,7 @@ func byBucket(tx *bolt.Tx, whole []string) []string {
 				continue
 			}
 			attributed[msg] = true
-			problems = append(problems, "bucket "+r.name+": "+msg)
+			problems = append(problems, "bucket "+r.name+": "+plainPageProblem(msg))
 		}
 	}
 	for _, msg := range whole {
@@ -144,6 +146,20 @@ func byBucket(tx *bolt.Tx, whole []string) []string {
 		}
 	}
 	return problems
+}
+
+// misplacedPage is bbolt's assertion for a page whose header carries
+// another page's id: what garbage, a zeroed block or a misdirected write
+// leave.
+var misplacedPage = regexp.MustCompile(`^(?:panic: )?assertion failed: Page expected to be: (\d+), but self identifies as (\d+)$`)
+
+// plainPageProblem words bbolt's most common finding for an administrator;
+// other messages pass as they are.
+func plainPageProblem(msg string) string {
+	if m := misplacedPage.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("page %s is damaged (its header reads page %s)", m[1], m[2])
+	}
+	return msg
 }
 
 // isLeak and isFreelistOnly recognise two of bbolt's check messages

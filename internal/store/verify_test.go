@@ -88,7 +88,7 @@ func TestOpenRefusesDamagedDataPage(t *testing.T) {
 	if !errors.As(err, &ce) {
 		t.Fatalf("Open = %v; want a CorruptError", err)
 	}
-	problem := fmt.Sprintf("bucket probes: panic: assertion failed: Page expected to be: %d, but self identifies as %d", l.probesRoot, deadbeefID())
+	problem := fmt.Sprintf("bucket probes: page %d is damaged (its header reads page %d)", l.probesRoot, deadbeefID())
 	if len(ce.Problems) != 1 || ce.Problems[0] != problem {
 		t.Fatalf("Problems = %q; want [%q]", ce.Problems, problem)
 	}
@@ -129,7 +129,7 @@ func TestOpenRefusesGarbageOverPages2To5(t *testing.T) {
 		t.Fatalf("Open = %v; want a CorruptError listing problems", err)
 	}
 	for _, p := range ce.Problems {
-		if !strings.HasPrefix(p, "bucket ") && !strings.HasPrefix(p, "the root page listing the buckets is damaged: ") &&
+		if !strings.HasPrefix(p, "bucket ") && !strings.HasPrefix(p, "the root page listing the buckets: ") &&
 			!strings.HasPrefix(p, "the free-list page ") {
 			t.Errorf("problem %q names neither a bucket nor the root or free-list page", p)
 		}
@@ -276,7 +276,7 @@ func TestDamageAfterOpenIsErrorNotPanic(t *testing.T) {
 		t.Errorf("AppendProbe: %v; want a CorruptError naming %s", err, path)
 	}
 	problems, err := db.Check()
-	want := fmt.Sprintf("bucket probes: panic: assertion failed: Page expected to be: %d, but self identifies as %d", l.probesRoot, deadbeefID())
+	want := fmt.Sprintf("bucket probes: page %d is damaged (its header reads page %d)", l.probesRoot, deadbeefID())
 	if err != nil || len(problems) != 1 || problems[0] != want {
 		t.Fatalf("Check = %q, %v; want [%q]", problems, err, want)
 	}
