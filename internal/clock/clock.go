@@ -124,6 +124,21 @@ func (v *Virtual) After(d time.Duration) <-chan time.Time {
 	return w.ch
 }
 
+// Pending reports whether ch, a channel After returned, is still waiting
+// for its deadline (false once it has fired). A clock set back moves the
+// deadlines, so only the clock can tell; tests use it to know a loop is
+// idle.
+func (v *Virtual) Pending(ch <-chan time.Time) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for w := range v.waiters {
+		if w.ch == ch {
+			return true
+		}
+	}
+	return false
+}
+
 // armLocked (re)starts the real timer that will fire w when virtual time,
 // running at speed, reaches its deadline. A frozen clock arms no timer.
 func (v *Virtual) armLocked(w *waiter, now time.Time) {

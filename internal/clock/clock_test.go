@@ -113,3 +113,24 @@ func TestVirtualSetBackWhileRunning(t *testing.T) {
 		t.Fatal("a one-minute waiter did not fire within 10 real seconds after the clock was set back 3 h")
 	}
 }
+
+func TestVirtualPending(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	v := NewVirtual(start, 0)
+	ch := v.After(time.Minute)
+	if !v.Pending(ch) {
+		t.Fatal("a waiter not yet due is not pending")
+	}
+	v.Advance(-time.Hour) // keeps its minute
+	if !v.Pending(ch) {
+		t.Fatal("a waiter is not pending after the clock was set back")
+	}
+	v.Advance(time.Minute)
+	if v.Pending(ch) {
+		t.Fatal("a fired waiter is still pending")
+	}
+	<-ch
+	if v.Pending(ch) || v.Pending(v.After(0)) {
+		t.Fatal("a received or immediate waiter is pending")
+	}
+}

@@ -318,11 +318,16 @@ func (s *Scheduler) interval(e *entry) time.Duration {
 // nextRegular is the next probe time after a conclusive attempt.
 func (s *Scheduler) nextRegular(e *entry, now time.Time) time.Time {
 	iv := s.interval(e)
+	return now.Add(s.rnd.around(iv, s.jitterFor(iv)))
+}
+
+// jitterFor is how far a probe at interval iv may move either way.
+func (s *Scheduler) jitterFor(iv time.Duration) time.Duration {
 	j := s.opts.Jitter
 	if j <= 0 {
 		j = time.Duration(float64(iv) * s.opts.JitterPercent / 100)
 	}
-	return now.Add(s.rnd.around(iv, min(j, iv/2)))
+	return min(j, iv/2)
 }
 
 func lowerID(id string) string { return strings.ToLower(id) }

@@ -105,9 +105,7 @@ func (s *Scheduler) dispatch() []job {
 	if s.idp.down {
 		limit = min(limit, s.opts.IdPMinTenants)
 	}
-	if !s.lastDispatch.IsZero() && now.Before(s.lastDispatch.Add(-time.Minute)) {
-		s.pullInAfterClockJumpLocked(now)
-	}
+	s.noticeClockJumpLocked(now)
 	s.lastDispatch = now
 	var batch []job
 	for len(s.heap) > 0 && !s.heap[0].next.After(now) {
@@ -142,24 +140,6 @@ func (s *Scheduler) dispatch() []job {
 
 // maxArm bounds how long the scheduler sleeps without looking at the clock.
 const maxArm = time.Minute
-
-// pullInAfterClockJumpLocked handles a clock set back: every tenant whose
-// next probe now lies further ahead than its interval allows is moved to a
-// random point of its interval (spread, so the jump causes no burst).
-func (s *Scheduler) pullInAfterClockJumpLocked(now time.Time) {
-	var late []*entry
-	for _, e := range s.heap {
-		if e.next.Sub(now) > s.interval(e)+s.opts.BackoffMax {
-			late = append(late, e)
-		}
-	}
-	for _, e := range late {
-		s.heap.schedule(e, s.spreadAfterOutage(e, now))
-	}
-	if len(late) > 0 {
-		s.opts.Logger.Warn("the clock went back; probes scheduled past their interval were moved in", "tenants", len(late))
-	}
-}
 
 // spreadAfterOutage places a deferred tenant at a random point of its
 // interval (never sooner than the initial backoff).
@@ -279,6 +259,17 @@ func (s *Scheduler) drain(deadline <-chan time.Time) bool {
 func (s *Scheduler) settled() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.waiting && s.inFlight == 0 && s.wakes == 0 &&
-		(s.armed == nil || s.opts.Clock.Now().Before(s.armedAt))
+	return s.waiting && s.inFlight == 0 && s.wakes == 0 && (s.armed == nil || !s.timerDueLocked())
+}
+
+// timerDueLocked reports whether the armed timer has fired (its value may
+// already be taken by the loop, which then clears s.armed under the lock).
+// A clock that can tell (the Virtual clock) is asked: after it was set back
+// the timer keeps its remaining wait, so armedAt, a reading of the old
+// clock, no longer says when it fires.
+func (s *Scheduler) timerDueLocked() bool {
+	if p, ok := s.opts.Clock.(interface{ Pending(<-chan time.Time) bool }); ok {
+		return !p.Pending(s.armed)
+	}
+	return !s.opts.Clock.Now().Before(s.armedAt)
 }
