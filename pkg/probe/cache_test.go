@@ -121,3 +121,36 @@ func TestCacheLoadErrorNamesTheTenant(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestWithoutSectionsKeepsEveryOtherByte: the scan removes exactly the
+// named sections wherever they stand, keeps the others' bytes, returns a
+// blob without them unchanged, and refuses what is not a JSON object.
+func TestWithoutSectionsKeepsEveryOtherByte(t *testing.T) {
+	cases := []struct {
+		name, in, want, err string
+	}{
+		{"first", `{"AccessToken":{"k":{"secret":"at"}},"RefreshToken":{"r":{}},"Account":{}}`, `{"RefreshToken":{"r":{}},"Account":{}}`, ""},
+		{"middle", `{"RefreshToken":{"r":{}},"AccessToken":{"k":[1,2]},"Account":{}}`, `{"RefreshToken":{"r":{}},"Account":{}}`, ""},
+		{"last", `{"RefreshToken":{"r":{}},"AccessToken":{}}`, `{"RefreshToken":{"r":{}}}`, ""},
+		{"only", `{"AccessToken":{"k":{}}}`, `{}`, ""},
+		{"spaces", "{ \"AccessToken\" : {} ,\n \"RefreshToken\" : {\"r\" : 1} }", `{"RefreshToken" : {"r" : 1}}`, ""},
+		{"absent", `{"RefreshToken":{"r":{}}}`, `{"RefreshToken":{"r":{}}}`, ""},
+		{"nested name is kept", `{"RefreshToken":{"AccessToken":{}}}`, `{"RefreshToken":{"AccessToken":{}}}`, ""},
+		{"empty", ``, ``, "cache is not MSAL JSON: EOF"},
+		{"array", `[1]`, ``, "cache is not MSAL JSON: not a JSON object"},
+		{"garbage", `rt-secret-garbage`, ``, "cache is not MSAL JSON: invalid character 'r' looking for beginning of value"},
+		{"truncated", `{"AccessToken":{"k":`, ``, "cache is not MSAL JSON: unexpected EOF"},
+	}
+	for _, tc := range cases {
+		got, err := withoutSections([]byte(tc.in), msalAccessTokenSection)
+		if tc.err != "" {
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("%s: err = %v, want %q", tc.name, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || string(got) != tc.want {
+			t.Errorf("%s: got %s, %v; want %s", tc.name, got, err, tc.want)
+		}
+	}
+}

@@ -114,7 +114,10 @@ func (p *Prober) Probe(ctx context.Context, t Target) Result {
 	actx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
 
-	acct, err := c.account(actx, enr.HomeAccountID)
+	// The account lookup loads the cache the way the redemption needs it
+	// (access tokens hidden), so MSAL decodes the tenant's cache once per
+	// probe, not once for the lookup and again for the redemption.
+	acct, err := c.account(withForcedRedemption(actx), enr.HomeAccountID)
 	if errors.Is(err, ErrNotEnrolled) || (err == nil && !enrolled) {
 		res.NotEnrolled = true
 		res.Outcome = OutcomeTransient
