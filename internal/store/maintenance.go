@@ -153,8 +153,11 @@ func Compact(path string, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("compact %s: create %s: %w", src.path, tmpPath, err)
 	}
-	// 64 MiB per transaction bounds memory on large files.
-	err = bolt.Compact(dst, src.bolt, 64<<20)
+	// 64 MiB per transaction bounds memory on large files. Open verified
+	// every page just now; damage appearing meanwhile still is no crash.
+	if r := catchPanic(func() { err = bolt.Compact(dst, src.bolt, 64<<20) }); r != nil {
+		err = &CorruptError{Path: src.path, Reason: fmt.Sprintf("damaged page: %v", r)}
+	}
 	if cerr := dst.Close(); err == nil {
 		err = cerr
 	}
