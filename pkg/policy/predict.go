@@ -38,7 +38,12 @@ type Account struct {
 	LastPasswordChange time.Time
 	// PasswordValidityDays: 0 = default 90; 2147483647 (or more) = never.
 	PasswordValidityDays int
-	PerUserMFA           string // disabled | enabled | enforced | ""
+	// PasswordValidityUnknown: the domain's password policy could not be
+	// read (and never was). No expiry is computed then: the 90-day
+	// default would invent a date for the many service accounts whose
+	// password never expires.
+	PasswordValidityUnknown bool
+	PerUserMFA              string // disabled | enabled | enforced | ""
 }
 
 // PredictInput is everything a forecast needs; nothing is read from the

@@ -89,10 +89,10 @@ func validityDays(a Account) int {
 }
 
 // passwordExpiry is last change + validity, unless the password never
-// expires or the last change is not known.
+// expires or the last change or the validity is not known.
 func passwordExpiry(a Account) (time.Time, bool) {
 	d := validityDays(a)
-	if a.LastPasswordChange.IsZero() || d >= neverExpiresDays || d < 0 {
+	if a.LastPasswordChange.IsZero() || a.PasswordValidityUnknown || d >= neverExpiresDays || d < 0 {
 		return time.Time{}, false
 	}
 	return a.LastPasswordChange.Add(time.Duration(d) * 24 * time.Hour), true
