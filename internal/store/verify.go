@@ -44,6 +44,7 @@ func verifyPages(bdb *bolt.DB, path string, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("verify state file %s: %w", path, err)
 	}
+	releaseMapping(bdb, path)
 	if len(leaks) > 0 {
 		log.Warn("state file has pages that are neither in use nor free; 'tokenhealth db compact' reclaims them",
 			"path", path, "pages", len(leaks), "first", leaks[0])
