@@ -3,8 +3,8 @@ package store
 import (
 	"os"
 
-	"golang.org/x/sys/unix"
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
 )
 
 // releaseMapping drops the pages of bbolt's read-only mapping from this
