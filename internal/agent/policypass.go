@@ -109,6 +109,9 @@ type tenantRead struct {
 	perUserMFA          string
 	signIns             []policy.SignIn
 	problems            []*graph.Error
+	// Which reads succeeded: a failed one keeps the last known value
+	// (lastknown.go), it does not become "none" or a default.
+	userRead, membershipsRead, validityRead, perUserMFARead bool
 }
 
 // policyPass reads the tenant through Graph, evaluates its policies for
@@ -121,7 +124,7 @@ func (a *Agent) policyPass(ctx context.Context, id string) {
 		return
 	}
 	reader, err := a.readerLocked(tr)
-	cfg, clocks, since, prevSignIns := tr.cfg, tr.clocks, tr.policyReadAt, tr.signIns
+	cfg, clocks, since, prevSignIns, prevSubject := tr.cfg, tr.clocks, tr.policyReadAt, tr.signIns, tr.subject
 	a.mu.Unlock()
 	if err != nil {
 		a.log.Error("building the Graph reader", "tenant", id, "err", err)
@@ -138,8 +141,9 @@ func (a *Agent) policyPass(ctx context.Context, id string) {
 	// Everything that needs the network or the state file happens here,
 	// before the agent's lock is taken.
 	signIns := mergeSignIns(prevSignIns, rd.signIns, now.Add(-signInLookback))
+	groups, roles := rd.membershipsOrLastKnown(prevSubject)
 	subj := policy.Subject{
-		UserID: rd.user.ID, UPN: cfg.ServiceAccount, GroupIDs: rd.groups, RoleTemplateIDs: rd.roles,
+		UserID: rd.user.ID, UPN: cfg.ServiceAccount, GroupIDs: groups, RoleTemplateIDs: roles,
 		ClientAppID: cfg.ClientAppID, AuthFlow: string(clocks.AuthFlow), TokenHasMFA: clocks.TokenHasMFA,
 		IP: egressIP(signIns, cfg.ClientAppID),
 	}
@@ -174,10 +178,7 @@ func (a *Agent) policyPass(ctx context.Context, id string) {
 		tr.policyReadAt = now
 		tr.driftFindings = driftFindings(tr, prevSnapshot, loaded.Policies, locs, subj, now)
 	}
-	tr.account = policy.Account{
-		UPN: cfg.ServiceAccount, ID: rd.user.ID, AccountEnabled: rd.user.AccountEnabled,
-		LastPasswordChange: rd.user.LastPasswordChange, PasswordValidityDays: rd.validityDays, PerUserMFA: rd.perUserMFA,
-	}
+	tr.account = rd.accountOrLastKnown(cfg.ServiceAccount, tr.account)
 	tr.forecast = policy.Predict(policy.PredictInput{
 		TenantID: cfg.ID, TenantName: cfg.Name, Account: tr.account,
 		Clocks:          policyClocks(clocks, platformLastInteractive(tr.signIns, cfg.PlatformAppID)),
@@ -224,6 +225,7 @@ func (a *Agent) read(ctx context.Context, r *graph.Reader, upn, clientApp, platf
 		note(err)
 		return rd // without the account nothing below can be asked
 	}
+	rd.userRead = true
 	if rd.policies, err = r.Policies(ctx); err != nil {
 		note(err)
 	} else {
@@ -235,14 +237,18 @@ func (a *Agent) read(ctx context.Context, r *graph.Reader, upn, clientApp, platf
 	if rd.groups, rd.roles, err = r.Memberships(ctx, rd.user.ID); err != nil {
 		note(err)
 		rd.groups, rd.roles = nil, nil // unknown, not "none"
+	} else {
+		rd.membershipsRead = true
 	}
 	if days, err := r.PasswordValidityDays(ctx); err != nil {
 		note(err)
 	} else {
-		rd.validityDays = days[domainOf(upn)]
+		rd.validityDays, rd.validityRead = days[domainOf(upn)], true
 	}
 	if rd.perUserMFA, err = r.PerUserMFAState(ctx, rd.user.ID); err != nil {
 		note(err)
+	} else {
+		rd.perUserMFARead = true
 	}
 	for _, q := range []graph.SignInQuery{
 		{UserID: rd.user.ID, Since: since},                       // interactive: the platform's own sign-ins
