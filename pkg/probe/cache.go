@@ -20,9 +20,11 @@ type TokenCacheStore interface {
 	DeleteTokenCache(tenantID string) error
 }
 
-// msalAccessTokenSection is the key of the access-token map in MSAL's
-// cross-SDK cache schema.
-const msalAccessTokenSection = "AccessToken"
+// Keys of sections in MSAL's cross-SDK cache schema.
+const (
+	msalAccessTokenSection = "AccessToken"
+	msalIDTokenSection     = "IdToken"
+)
 
 type forceRedemptionKey struct{}
 
@@ -102,8 +104,19 @@ func (c *tenantCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.
 }
 
 // Export saves MSAL's cache after every token write.
+//
+// What is saved is the minimal cache the agent needs: the refresh token,
+// the account, the app metadata (MSAL finds the refresh token through it)
+// and the access token (Graph reads use it between probes instead of
+// redeeming again). The ID token is left out: nothing reads it back (MSAL
+// takes the ID token of each token response, and the cached-token path
+// treats it as optional, as for confidential clients), yet it was a third
+// of every sealed cache and most of what a probe's decode had to read.
 func (c *tenantCache) Export(_ context.Context, m cache.Marshaler, _ cache.ExportHints) error {
 	data, err := m.Marshal()
+	if err == nil {
+		data, err = withoutSections(data, msalIDTokenSection)
+	}
 	if err != nil {
 		return fmt.Errorf("encode token cache of tenant %s: %w", c.tenantID, err)
 	}
@@ -112,7 +125,8 @@ func (c *tenantCache) Export(_ context.Context, m cache.Marshaler, _ cache.Expor
 		c.remember(false, [32]byte{}, false)
 		return fmt.Errorf("save token cache of tenant %s: %w", c.tenantID, err)
 	}
-	// MSAL's memory is what was just stored.
+	// MSAL's memory is what was just stored (plus the ID token, which
+	// nothing reads).
 	c.remember(true, sha256.Sum256(data), false)
 	return nil
 }
