@@ -386,8 +386,16 @@ func egressIP(sis []policy.SignIn, appID string) string {
 }
 
 // mergeSignIns adds new entries by id and drops those older than cutoff.
+//
+// Of the successful non-interactive sign-ins (token refreshes: the probe's
+// every interval, the platform's own) only the latest per app is kept.
+// Nothing reads the older ones: attribution matches failures, the
+// sign-in-frequency clock starts at an interactive sign-in, and the egress
+// address is the latest one. Seven days of refreshes are about 700 entries
+// per tenant, kept in memory for every tenant between passes.
 func mergeSignIns(old, fresh []policy.SignIn, cutoff time.Time) []policy.SignIn {
 	seen := map[string]bool{}
+	latestRefresh := map[string]int{} // lower-case app id -> index in out
 	var out []policy.SignIn
 	for _, list := range [][]policy.SignIn{fresh, old} {
 		for _, s := range list {
@@ -395,6 +403,18 @@ func mergeSignIns(old, fresh []policy.SignIn, cutoff time.Time) []policy.SignIn 
 				continue
 			}
 			seen[s.ID] = true
+			if s.IsInteractive || s.Status.ErrorCode != 0 {
+				out = append(out, s)
+				continue
+			}
+			app := strings.ToLower(s.AppID)
+			if i, ok := latestRefresh[app]; ok {
+				if s.CreatedDateTime.After(out[i].CreatedDateTime) {
+					out[i] = s
+				}
+				continue
+			}
+			latestRefresh[app] = len(out)
 			out = append(out, s)
 		}
 	}
