@@ -90,6 +90,9 @@ func (a *Agent) duePolicyPasses(skip map[string]bool) []string {
 	var due []string
 	for _, id := range a.order {
 		tr := a.tenants[id]
+		if tr != nil {
+			releaseIdleReaderLocked(tr)
+		}
 		if tr == nil || !tr.enrolled || skip[id] || now.Before(tr.policyDue) {
 			continue
 		}
@@ -97,6 +100,18 @@ func (a *Agent) duePolicyPasses(skip map[string]bool) []string {
 		due = append(due, id)
 	}
 	return due
+}
+
+// releaseIdleReaderLocked drops the tenant's Graph reader between passes
+// once no pass uses it and its budget has refilled (no 429 backoff
+// pending): the next pass builds a fresh one with the same full budget.
+// A reader holds the msgraph-sdk-go client and its cached access token,
+// several kilobytes per tenant, while a tenant is read once per policy
+// interval.
+func releaseIdleReaderLocked(tr *tenantRuntime) {
+	if tr.reader != nil && tr.readerUsers == 0 && tr.reader.Budget().Idle() {
+		tr.reader = nil
+	}
 }
 
 // tenantRead is everything one pass read from Graph.
@@ -125,11 +140,19 @@ func (a *Agent) policyPass(ctx context.Context, id string) {
 	}
 	reader, err := a.readerLocked(tr)
 	cfg, clocks, since, prevSignIns, prevSubject := tr.cfg, tr.clocks, tr.policyReadAt, tr.signIns, tr.subject
+	if err == nil {
+		tr.readerUsers++
+	}
 	a.mu.Unlock()
 	if err != nil {
 		a.log.Error("building the Graph reader", "tenant", id, "err", err)
 		return
 	}
+	defer func() {
+		a.mu.Lock()
+		tr.readerUsers--
+		a.mu.Unlock()
+	}()
 	now := a.clock.Now()
 	if since.IsZero() {
 		since = now.Add(-signInLookback)

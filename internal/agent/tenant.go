@@ -47,7 +47,10 @@ type tenantRuntime struct {
 	policyProblems []string
 	driftFindings  []health.Finding
 	snapshot       []json.RawMessage // the policies the last pass read
-	reader         *graph.Reader
+	// reader is built for a pass and dropped once idle between passes
+	// (releaseIdleReaderLocked); readerUsers counts the passes using it.
+	reader      *graph.Reader
+	readerUsers int
 
 	status health.TenantStatus
 }

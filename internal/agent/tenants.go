@@ -151,8 +151,10 @@ func (a *Agent) notifyTenant(id string, fs []health.Finding) {
 	}
 }
 
-// readerLocked returns the tenant's Graph reader, creating it on first use.
-// A reader lives as long as the tenant so its throttling budget persists.
+// readerLocked returns the tenant's Graph reader, creating it when there
+// is none. It is kept while a pass uses it or its throttling budget has
+// not refilled (releaseIdleReaderLocked), so the budget persists exactly as
+// long as it constrains anything.
 func (a *Agent) readerLocked(tr *tenantRuntime) (*graph.Reader, error) {
 	if tr.reader != nil {
 		return tr.reader, nil

@@ -139,6 +139,26 @@ func (b *Budget) Stats() BudgetStats {
 	return b.stats
 }
 
+// Idle reports whether the budget is what NewBudget would return now:
+// every bucket full again and none closed or backing off after a 429. An
+// idle budget can be dropped (with its Reader) and a fresh one built for
+// the next pass without sending a request earlier than this one would.
+func (b *Budget) Idle() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.clock.Now()
+	for _, bk := range b.buckets {
+		tokens := bk.tokens
+		if dt := now.Sub(bk.last); dt > 0 {
+			tokens += dt.Seconds() * bk.rate
+		}
+		if tokens < bk.capacity || now.Before(bk.blockedUntil) || bk.strikes > 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // reserve takes one token of k and returns how long to wait until it is
 // usable (after any 429 block).
 func (b *Budget) reserve(k Bucket) time.Duration {

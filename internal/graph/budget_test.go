@@ -145,3 +145,34 @@ func TestLimitsValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestBudgetIdleOnceEveryBucketRefilled: a budget is idle when new, busy
+// while any bucket is short of tokens, closed by a 429 or backing off, and
+// idle again once time has refilled it and a success cleared the backoff.
+func TestBudgetIdleOnceEveryBucketRefilled(t *testing.T) {
+	vc := clock.NewVirtual(t0, 0)
+	b := NewBudget(vc, DefaultLimits())
+	steps := []struct {
+		name string
+		do   func()
+		idle bool
+	}{
+		{"new", func() {}, true},
+		{"a directory read", func() { b.reserve(BucketDirectory) }, false},
+		{"10 s later", func() { vc.Advance(10 * time.Second) }, true},
+		{"a CA read", func() { b.reserve(BucketCA) }, false},
+		{"1 s later (1.11 s to refill)", func() { vc.Advance(time.Second) }, false},
+		{"0.12 s later", func() { vc.Advance(120 * time.Millisecond) }, true},
+		{"a 429 with Retry-After 60 s", func() { b.throttled(BucketSignIns, time.Minute, true) }, false},
+		{"61 s later", func() { vc.Advance(61 * time.Second) }, true},
+		{"a 429 without Retry-After", func() { b.throttled(BucketCA, 0, false) }, false},
+		{"a minute later, backoff not cleared", func() { vc.Advance(time.Minute) }, false},
+		{"a success", func() { b.succeeded(BucketCA) }, true},
+	}
+	for _, st := range steps {
+		st.do()
+		if got := b.Idle(); got != st.idle {
+			t.Errorf("%s: Idle() = %v, want %v", st.name, got, st.idle)
+		}
+	}
+}
