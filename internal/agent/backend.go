@@ -250,7 +250,7 @@ func (a *Agent) waitForProbe(ctx context.Context, id string, before []store.Prob
 		// The verdict reaches the tenant through the update queue just
 		// after the attempt is recorded: wait for it briefly so the status
 		// shown matches the probe shown.
-		if tr != nil && tr.lastProbe.Time.Before(after[0].Time) && time.Now().Before(applyBy) {
+		if tr != nil && tr.lastProbeAt.Before(after[0].Time) && time.Now().Before(applyBy) {
 			a.mu.Unlock()
 			continue
 		}
@@ -342,7 +342,7 @@ func (a *Agent) Progress() (probed, policiesRead, total int) {
 	defer a.mu.Unlock()
 	for _, tr := range a.tenants {
 		total++
-		if tr.probed || !tr.lastProbe.Time.IsZero() {
+		if tr.probed || !tr.lastProbeAt.IsZero() {
 			probed++
 		}
 		if !tr.policyReadAt.IsZero() || len(tr.policyProblems) > 0 {

@@ -67,7 +67,7 @@ func (a *Agent) applyUpdate(u probe.Update) {
 	a.m.backoffSeconds.WithLabelValues(id).Set(backoff)
 	prev := tr.probeState
 	tr.probeState = u.State
-	tr.lastProbe = r
+	tr.lastProbeAt = r.Time
 	tr.enrolled = !r.NotEnrolled
 	tr.probed = tr.enrolled
 	tr.clocks = r.Clocks

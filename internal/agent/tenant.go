@@ -22,8 +22,8 @@ type tenantRuntime struct {
 	target probe.Target
 
 	probeState  probe.State
-	lastProbe   probe.Result
-	lastUpdate  probe.Update // the scheduler's latest verdict
+	lastProbeAt time.Time    // when the latest attempt ran
+	lastUpdate  probe.Update // the scheduler's latest verdict, with its result
 	attribution *keptAttribution
 	probed      bool
 	enrolled    bool
@@ -87,7 +87,7 @@ func (a *Agent) rebuildLocked(tr *tenantRuntime, now time.Time) health.TenantSta
 	for i := range fs {
 		fs[i] = leadSeverity(fs[i], now, g.AlertWarningLead.D(), g.AlertCriticalLead.D())
 	}
-	pv := health.ProbeView{Enrolled: tr.enrolled, Probed: tr.probed, LastRefresh: tr.lastRefresh, LastProbe: tr.lastProbe.Time}
+	pv := health.ProbeView{Enrolled: tr.enrolled, Probed: tr.probed, LastRefresh: tr.lastRefresh, LastProbe: tr.lastProbeAt}
 	st := health.Build(tr.cfg.ID, tr.cfg.Name, pv, fs)
 	tr.status = st
 	return st

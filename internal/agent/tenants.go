@@ -95,7 +95,7 @@ func (a *Agent) loadTenantLocked(id string, tr *tenantRuntime, now time.Time) {
 	if found {
 		tr.probeState, tr.probed = rec.ProbeState, rec.Probed
 		tr.lastRefresh = rec.LastRefresh
-		tr.lastProbe.Time = rec.LastProbe
+		tr.lastProbeAt = rec.LastProbe
 		tr.probeFindings, tr.policyFindings = rec.ProbeFindings, rec.PolicyFindings
 		tr.policyReadAt = rec.PolicyReadAt
 	}
@@ -105,7 +105,7 @@ func (a *Agent) loadTenantLocked(id string, tr *tenantRuntime, now time.Time) {
 // recordLocked is the tenant's verdict as persisted.
 func recordLocked(tr *tenantRuntime) healthRecord {
 	return healthRecord{
-		ProbeState: tr.probeState, Probed: tr.probed, LastRefresh: tr.lastRefresh, LastProbe: tr.lastProbe.Time,
+		ProbeState: tr.probeState, Probed: tr.probed, LastRefresh: tr.lastRefresh, LastProbe: tr.lastProbeAt,
 		ProbeFindings: tr.probeFindings, PolicyFindings: tr.policyFindings, PolicyReadAt: tr.policyReadAt,
 	}
 }
