@@ -142,7 +142,12 @@ func (h *Harness) StartExpectingFailure() (string, int) {
 func (h *Harness) Signal(sig syscall.Signal) {
 	h.T.Helper()
 	if err := h.Daemon.Process.Signal(sig); err != nil {
-		h.T.Fatalf("signalling the daemon: %v", err)
+		select {
+		case <-h.proc.exited:
+			h.T.Fatalf("sending %v: the daemon had already exited (%v)\ndaemon log tail:\n%s", sig, h.proc.err, h.Logs.Tail(logTail))
+		default:
+			h.T.Fatalf("sending %v to the daemon: %v", sig, err)
+		}
 	}
 }
 
