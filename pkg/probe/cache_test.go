@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 
@@ -140,10 +142,19 @@ func TestWithoutSectionsKeepsEveryOtherByte(t *testing.T) {
 		{"spaces", "{ \"AccessToken\" : {} ,\n \"RefreshToken\" : {\"r\" : 1} }", `{"RefreshToken" : {"r" : 1}}`, ""},
 		{"absent", `{"RefreshToken":{"r":{}}}`, `{"RefreshToken":{"r":{}}}`, ""},
 		{"nested name is kept", `{"RefreshToken":{"AccessToken":{}}}`, `{"RefreshToken":{"AccessToken":{}}}`, ""},
-		{"empty", ``, ``, "cache is not MSAL JSON: EOF"},
-		{"array", `[1]`, ``, "cache is not MSAL JSON: not a JSON object"},
-		{"garbage", `rt-secret-garbage`, ``, "cache is not MSAL JSON: invalid character 'r' looking for beginning of value"},
-		{"truncated", `{"AccessToken":{"k":`, ``, "cache is not MSAL JSON: unexpected EOF"},
+		{"strings with braces and escapes", `{"AccessToken":{"s":"}\"{["},"RefreshToken":{"s":"a\\"}}`, `{"RefreshToken":{"s":"a\\"}}`, ""},
+		{"literals", `{"n":1,"AccessToken":[true,null,{"x":-2.5e3}],"b":false}`, `{"n":1,"b":false}`, ""},
+		{"empty object", `{}`, `{}`, ""},
+		{"empty", ``, ``, "cache is not MSAL JSON: malformed at byte 0"},
+		{"array", `[1]`, ``, "cache is not MSAL JSON: malformed at byte 0"},
+		{"garbage", `rt-secret-garbage`, ``, "cache is not MSAL JSON: malformed at byte 0"},
+		{"truncated", `{"AccessToken":{"k":`, ``, "cache is not MSAL JSON: malformed at byte 20"},
+		{"unterminated string", `{"RefreshToken":"rt-secret`, ``, "cache is not MSAL JSON: malformed at byte 26"},
+		{"missing colon", `{"AccessToken" {}}`, ``, "cache is not MSAL JSON: malformed at byte 15"},
+		{"trailing comma", `{"a":1,}`, ``, "cache is not MSAL JSON: malformed at byte 7"},
+		{"two values", `{"a":1 "b":2}`, ``, "cache is not MSAL JSON: malformed at byte 7"},
+		{"text after the object", `{"a":1} rt-secret`, ``, "cache is not MSAL JSON: malformed at byte 8"},
+		{"unclosed object", `{"a":1`, ``, "cache is not MSAL JSON: malformed at byte 6"},
 	}
 	for _, tc := range cases {
 		got, err := withoutSections([]byte(tc.in), msalAccessTokenSection)
@@ -155,6 +166,55 @@ func TestWithoutSectionsKeepsEveryOtherByte(t *testing.T) {
 		}
 		if err != nil || string(got) != tc.want {
 			t.Errorf("%s: got %s, %v; want %s", tc.name, got, err, tc.want)
+		}
+	}
+}
+
+// TestWithoutSectionsAgreesWithEncodingJSON: on objects encoding/json
+// writes (nested maps, arrays, escapes, numbers), dropping a section with
+// the scanner leaves exactly what decoding, deleting and comparing does.
+func TestWithoutSectionsAgreesWithEncodingJSON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var value func(depth int) any
+	value = func(depth int) any {
+		switch k := rng.IntN(6); {
+		case k == 0 || depth > 3:
+			return fmt.Sprintf("s\"}{][\\,:%d\u00e9\n", rng.IntN(100))
+		case k == 1:
+			return rng.Float64() * 1e6
+		case k == 2:
+			return rng.IntN(2) == 0
+		case k == 3:
+			return nil
+		case k == 4:
+			return []any{value(depth + 1), value(depth + 1)}
+		default:
+			return map[string]any{"a\"}": value(depth + 1), "b": value(depth + 1)}
+		}
+	}
+	for n := range 300 {
+		m := map[string]any{}
+		for _, k := range []string{"AccessToken", "RefreshToken", "IdToken", "Account", "AppMetadata"} {
+			if rng.IntN(3) > 0 {
+				m[k] = value(0)
+			}
+		}
+		blob, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := withoutSections(blob, "AccessToken", "IdToken")
+		if err != nil {
+			t.Fatalf("case %d: %v on %s", n, err, blob)
+		}
+		delete(m, "AccessToken")
+		delete(m, "IdToken")
+		var back map[string]any
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Fatalf("case %d: result %s is not JSON: %v", n, got, err)
+		}
+		if !reflect.DeepEqual(back, m) {
+			t.Fatalf("case %d: got %s from %s", n, got, blob)
 		}
 	}
 }
