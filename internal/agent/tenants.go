@@ -23,6 +23,10 @@ type healthRecord struct {
 	ProbeFindings  []health.Finding `json:"probeFindings"`
 	PolicyFindings []health.Finding `json:"policyFindings"`
 	PolicyReadAt   time.Time        `json:"policyReadAt,omitzero"`
+	// LastVerdict and Attribution let a restart derive the same probe
+	// findings again (verdict.go).
+	LastVerdict *savedVerdict     `json:"lastVerdict,omitempty"`
+	Attribution *savedAttribution `json:"attribution,omitempty"`
 }
 
 func healthKey(id string) string { return id + "/health" }
@@ -98,6 +102,8 @@ func (a *Agent) loadTenantLocked(id string, tr *tenantRuntime, now time.Time) {
 		tr.lastProbeAt = rec.LastProbe
 		tr.probeFindings, tr.policyFindings = rec.ProbeFindings, rec.PolicyFindings
 		tr.policyReadAt = rec.PolicyReadAt
+		tr.lastUpdate = rec.LastVerdict.update(id, tr.cfg.Name, tr.clocks)
+		tr.attribution = rec.Attribution.kept()
 	}
 	tr.policyDue = now // read policies soon after start
 }
@@ -107,6 +113,7 @@ func recordLocked(tr *tenantRuntime) healthRecord {
 	return healthRecord{
 		ProbeState: tr.probeState, Probed: tr.probed, LastRefresh: tr.lastRefresh, LastProbe: tr.lastProbeAt,
 		ProbeFindings: tr.probeFindings, PolicyFindings: tr.policyFindings, PolicyReadAt: tr.policyReadAt,
+		LastVerdict: saveVerdict(tr.lastUpdate), Attribution: saveAttribution(tr.attribution),
 	}
 }
 

@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"sort"
@@ -60,11 +61,26 @@ func TestSIGKILLUnderLoad(t *testing.T) {
 	// restart does.
 	d.start()
 	d.enrollThroughDaemon(4)
+	// The every-time tenants only warn within Entra's five minutes of
+	// grace, so no token of the mix fails during this test. Three working
+	// tokens break for good (service account disabled, AADSTS50057) so
+	// that "a failing tenant resumes as failing" is exercised too.
+	disabled := d.disableServiceAccounts(3)
 	d.stop()
 	phases.done("enrolling the tenants through the daemon (CLI)")
 	d.start()
+	afterRestart := d.states()
 	d.awaitPolicyPasses(150 * time.Second)
 	settled := d.settleQuiet(60*time.Second, 2*time.Second)
+	// A restart once turned these failing tenants healthy at its first
+	// policy pass (the probe findings were derived from an empty update),
+	// and their alert resolved and fired again.
+	for _, id := range disabled {
+		if settled[id] != health.StateFailing {
+			t.Fatalf("tenant %s with a disabled account is %s after a restart and its policy pass, want failing (right after the restart: %s)\n%s",
+				id, settled[id], afterRestart[id], d.probeHistory(id))
+		}
+	}
 	d.kill()
 	phases.done("first probes and policy passes until settled")
 
@@ -131,6 +147,11 @@ func TestSIGKILLUnderLoad(t *testing.T) {
 	phases.done("the last restart until every working token redeemed")
 
 	perAlert, redelivered := d.hook.deliveries(t)
+	defer func() {
+		if t.Failed() {
+			t.Logf("state changes and token_failing notifications:\n%s", grepLines(d.h.Logs.String(), "state changed", "kind=token_failing", "msg=starting", "ready"))
+		}
+	}()
 	for key, n := range perAlert {
 		if n != 1 {
 			t.Errorf("%q delivered in %d distinct messages, want exactly 1", key, n)
@@ -190,6 +211,57 @@ func (d *daemon) checkAll(ids []string) {
 	if d.t.Failed() {
 		d.t.FailNow()
 	}
+}
+
+// disableServiceAccounts disables the service account of n healthy
+// tenants in the simulator, has the daemon probe them and waits until each
+// is failing.
+func (d *daemon) disableServiceAccounts(n int) []string {
+	d.t.Helper()
+	var ids []string
+	for id, m := range d.mixOf {
+		if m == mixHealthy {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	ids = ids[:min(n, len(ids))]
+	for _, id := range ids {
+		tn := d.sim.Tenant(id)
+		if err := tn.SetAccountEnabled("svc-sync@"+tn.Domain, false); err != nil {
+			d.t.Fatalf("disable the service account of %s: %v", id, err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		// The answer is the probe's verdict; the state is checked below.
+		_, err := d.h.Client().Check(ctx, id)
+		cancel()
+		if err != nil {
+			d.t.Fatalf("check %s through the daemon after disabling its account: %v", id, err)
+		}
+	}
+	d.eventually("every tenant with a disabled account failing", 60*time.Second, func() bool {
+		states := d.states()
+		for _, id := range ids {
+			if states[id] != health.StateFailing {
+				return false
+			}
+		}
+		return true
+	})
+	return ids
+}
+
+// probeHistory renders a tenant's latest attempts for a failure message.
+func (d *daemon) probeHistory(id string) string {
+	h, err := d.h.Client().History(context.Background(), id, 20)
+	if err != nil {
+		return "history: " + err.Error()
+	}
+	var b strings.Builder
+	for _, ev := range h.Probes {
+		fmt.Fprintf(&b, "probe %s %s %v %s %s\n", ev.Time.Format(time.RFC3339Nano), ev.Outcome, ev.Codes, ev.Cause, ev.Message)
+	}
+	return b.String()
 }
 
 // enrollThroughDaemon runs `tokenhealth enroll` for every tenant, parallel
