@@ -15,6 +15,7 @@ import (
 
 	"github.com/tokenhealth/tokenhealth/internal/clock"
 	"github.com/tokenhealth/tokenhealth/internal/store"
+	"github.com/tokenhealth/tokenhealth/internal/transport"
 )
 
 // DefaultProbeTimeout bounds one attempt when ProberOptions does not say.
@@ -41,6 +42,11 @@ type ProberOptions struct {
 type Prober struct {
 	opts ProberOptions
 
+	// msalHTTP is opts.HTTP with the authority discovery GETs cached
+	// (transport.CacheDiscovery): clients are rebuilt far more often than
+	// those documents change.
+	msalHTTP *http.Client
+
 	mu      sync.Mutex
 	clients *clientLRU // by lower-case tenant id
 }
@@ -62,7 +68,9 @@ func NewProber(opts ProberOptions) (*Prober, error) {
 	if opts.MaxClients <= 0 {
 		opts.MaxClients = DefaultMaxClients
 	}
-	return &Prober{opts: opts, clients: newClientLRU(opts.MaxClients)}, nil
+	msalHTTP := *opts.HTTP
+	msalHTTP.Transport = transport.CacheDiscovery(opts.HTTP.Transport, transport.DiscoveryOptions{Now: opts.Clock.Now})
+	return &Prober{opts: opts, msalHTTP: &msalHTTP, clients: newClientLRU(opts.MaxClients)}, nil
 }
 
 // client returns the tenant's MSAL client, rebuilding it when the target
@@ -74,7 +82,7 @@ func (p *Prober) client(t Target) (*Client, error) {
 	if c := p.clients.get(id); c != nil && sameTarget(c.target, t) {
 		return c, nil
 	}
-	c, err := NewClient(t, p.opts.Store, p.opts.HTTP)
+	c, err := NewClient(t, p.opts.Store, p.msalHTTP)
 	if err != nil {
 		return nil, err
 	}
