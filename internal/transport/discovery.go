@@ -111,6 +111,9 @@ func (c *DiscoveryCache) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !ok {
 		return c.next.RoundTrip(req)
 	}
+	if err := req.Context().Err(); err != nil {
+		return nil, err // as the network would: a cancelled request gets no answer
+	}
 	if resp := c.lookup(key, req); resp != nil {
 		return resp, nil
 	}
@@ -119,7 +122,10 @@ func (c *DiscoveryCache) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	ttl, cacheable := c.lifetime(resp.Header)
-	if !cacheable || resp.ContentLength > maxCachedDiscoveryBody {
+	// A body still encoded (the caller asked for gzip itself) would be
+	// replayed without its Content-Encoding: not kept.
+	encoded := resp.Header.Get("Content-Encoding") != "" && !strings.EqualFold(resp.Header.Get("Content-Encoding"), "identity")
+	if !cacheable || encoded || resp.ContentLength > maxCachedDiscoveryBody {
 		return resp, nil
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxCachedDiscoveryBody+1))
@@ -186,7 +192,10 @@ func (c *DiscoveryCache) lookup(key string, req *http.Request) *http.Response {
 		return nil
 	}
 	e := el.Value.(*discoveryEntry)
-	if !c.now().Before(e.expires) {
+	// Expired, or stored more than a TTL "in the future": the agent's
+	// clock was set back that far, and the entry's age is unknown. A
+	// smaller step back only keeps an entry longer by that step.
+	if now := c.now(); !now.Before(e.expires) || now.Before(e.expires.Add(-2*c.ttl)) {
 		c.removeLocked(el)
 		c.mu.Unlock()
 		return nil
@@ -195,7 +204,7 @@ func (c *DiscoveryCache) lookup(key string, req *http.Request) *http.Response {
 	parts, tenant, ct := e.body.parts, e.tenant, e.contentType
 	c.mu.Unlock()
 
-	body := []byte(strings.Join(parts, tenant))
+	body := joinParts(parts, tenant)
 	h := http.Header{}
 	if ct != "" {
 		h["Content-Type"] = []string{ct}
@@ -206,6 +215,23 @@ func (c *DiscoveryCache) lookup(key string, req *http.Request) *http.Response {
 		Header: h, Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)),
 		Request: req,
 	}
+}
+
+// joinParts rebuilds a body into one new slice: the caller may keep or
+// change it without touching the cache.
+func joinParts(parts []string, tenant string) []byte {
+	n := len(tenant) * (len(parts) - 1)
+	for _, p := range parts {
+		n += len(p)
+	}
+	body := make([]byte, 0, n)
+	for i, p := range parts {
+		if i > 0 {
+			body = append(body, tenant...)
+		}
+		body = append(body, p...)
+	}
+	return body
 }
 
 // store keeps body under key, sharing its template with other tenants.
@@ -304,13 +330,23 @@ func discoveryKey(req *http.Request) (key, tenant string, ok bool) {
 		if seg == "" || rest != "oauth2/v2.0/authorize" {
 			return "", "", false
 		}
-		return "https://" + host + u.Path + "?" + u.RawQuery, seg, true
+		return sharedTenant("https://"+host+u.Path+"?"+u.RawQuery, seg)
 	case strings.HasSuffix(u.Path, "/v2.0/.well-known/openid-configuration"):
 		seg := strings.TrimSuffix(strings.TrimPrefix(u.Path, "/"), "/v2.0/.well-known/openid-configuration")
 		if seg == "" || strings.Contains(seg, "/") || u.RawQuery != "" {
 			return "", "", false
 		}
-		return "https://" + host + u.Path, seg, true
+		return sharedTenant("https://"+host+u.Path, seg)
 	}
 	return "", "", false
+}
+
+// sharedTenant returns the tenant as a substring of key when key spells it
+// so, saving each entry a separate copy and keeping nothing of the request
+// alive.
+func sharedTenant(key, seg string) (string, string, bool) {
+	if i := strings.Index(key, seg); i >= 0 {
+		return key, key[i : i+len(seg)], true
+	}
+	return key, strings.Clone(seg), true
 }

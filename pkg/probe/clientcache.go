@@ -7,8 +7,10 @@ import "container/list"
 // of 10,000 tenants costs about 100 MB of live heap, while a probe cycle
 // uses each client once every interval. Rebuilding a client costs far less
 // than the redemption it serves (the cache is read from the store on every
-// acquisition anyway), so only the clients in recent use are kept: enough
-// for every worker plus the policy pass, several times over.
+// acquisition anyway, and the authority discovery documents a new client
+// asks for come from the Prober's discovery cache), so only the clients in
+// recent use are kept: enough for every worker plus the policy pass,
+// several times over.
 const DefaultMaxClients = 256
 
 // clientLRU is a bounded map of tenant id to client, least recently used

@@ -38,7 +38,7 @@ type countingFront struct {
 	other  []string // requests of no counted shape
 }
 
-func newCountingFront(t *testing.T, sim *entrasim.Server) *countingFront {
+func newCountingFront(t testing.TB, sim *entrasim.Server) *countingFront {
 	f := &countingFront{sim: sim, counts: map[string]*requestCount{}, epoch2: map[string]bool{}}
 	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
 	cert, _ := selfSignedFor(t, entrasim.ProductionHosts)
@@ -101,7 +101,7 @@ func (f *countingFront) snapshot(tenant string) requestCount {
 
 // frontProber is a Prober keeping one MSAL client, whose HTTP client
 // reaches the production host names through the counting front.
-func frontProber(t *testing.T, env *simEnv, f *countingFront) *Prober {
+func frontProber(t testing.TB, env *simEnv, f *countingFront) *Prober {
 	hc, err := transport.New(transport.Options{ExtraRoots: []*x509.Certificate{f.srv.Certificate()},
 		DialContext: transport.RedirectDialer(f.srv.Listener.Addr().String())})
 	if err != nil {
@@ -185,5 +185,44 @@ func TestProbeWithoutDiscoveryCacheRereadsPerClient(t *testing.T) {
 				t.Fatalf("tenant %s: saw %+v, want %+v", tg.TenantID, got, want)
 			}
 		}
+	}
+}
+
+// BenchmarkProbeRequests reports the requests the identity host sees per
+// probe when every probe builds a new MSAL client (one client kept, two
+// tenants probed in turn, as a 10,000-tenant fleet with 256 clients is),
+// with and without the discovery cache, on production host names.
+func BenchmarkProbeRequests(b *testing.B) {
+	for _, cached := range []bool{false, true} {
+		name := "uncached"
+		if cached {
+			name = "cached"
+		}
+		b.Run(name, func(b *testing.B) {
+			env := newSimEnv(b, true)
+			targets := []Target{env.target(simTenant, simUser), env.target(simTenantNoAuth, simUserNoAuth)}
+			for _, tg := range targets {
+				env.enrollDeviceCode(tg)
+			}
+			front := newCountingFront(b, env.sim)
+			p := frontProber(b, env, front)
+			if !cached {
+				p.msalHTTP = p.opts.HTTP
+			}
+			probes := 0
+			for b.Loop() {
+				tg := targets[probes%len(targets)]
+				if res := p.Probe(context.Background(), tg); res.Outcome != OutcomeOK {
+					b.Fatalf("outcome %s (%s)", res.Outcome, res.Message)
+				}
+				probes++
+			}
+			total := 0
+			for _, tg := range targets {
+				c := front.snapshot(tg.TenantID)
+				total += c.instance + c.openid + c.token
+			}
+			b.ReportMetric(float64(total)/float64(probes), "requests/probe")
+		})
 	}
 }

@@ -85,7 +85,7 @@ func TestEndlessTokenResponseIsBoundedAndTransient(t *testing.T) {
 
 // selfSignedFor is a self-signed server certificate for hosts, trusted by
 // adding the returned certificate to the client's roots.
-func selfSignedFor(t *testing.T, hosts []string) (tls.Certificate, *x509.Certificate) {
+func selfSignedFor(t testing.TB, hosts []string) (tls.Certificate, *x509.Certificate) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
