@@ -89,31 +89,49 @@ func firingKey(d delivered) delivered {
 	return d
 }
 
+// threaded is one delivered message in a conversation: Slack posts thread
+// under a ts, mails reply to a Message-ID.
+type threaded struct {
+	id, parent string
+	alerts     []delivered
+}
+
+// checkThreads requires exactly the decided alerts, and every resolved
+// alert in a reply (thread, In-Reply-To) to the message that fired it.
+func checkThreads(t *testing.T, receiver, replyTo string, msgs []threaded, want []delivered) {
+	t.Helper()
+	var got []delivered
+	firingIn := map[string]map[delivered]bool{} // message id -> alerts fired in it
+	for _, m := range msgs {
+		got = append(got, m.alerts...)
+		firingIn[m.id] = map[delivered]bool{}
+		for _, a := range m.alerts {
+			if a.Status == "firing" {
+				firingIn[m.id][firingKey(a)] = true
+			}
+		}
+	}
+	sameDeliveries(t, receiver, len(msgs), got, want)
+	for _, m := range msgs {
+		for _, a := range m.alerts {
+			if a.Status == "resolved" && !firingIn[m.parent][firingKey(a)] {
+				t.Errorf("%s: resolved %s is not in reply to the message that announced it (%s %q)", receiver, a, replyTo, m.parent)
+			}
+		}
+	}
+}
+
 func checkSlack(t *testing.T, s *fakeSlack, want []delivered) {
 	t.Helper()
 	posts, _, bad := s.snapshot()
 	if len(bad) > 0 {
 		t.Errorf("Slack refused malformed posts: %q", bad)
 	}
-	var got []delivered
-	firingIn := map[string]map[delivered]bool{} // ts -> alerts fired in that post
+	msgs := make([]threaded, 0, len(posts))
 	for _, p := range posts {
-		got = append(got, p.Alerts...)
-		firingIn[p.TS] = map[delivered]bool{}
-		for _, a := range p.Alerts {
-			if a.Status == "firing" {
-				firingIn[p.TS][firingKey(a)] = true
-			}
-		}
+		msgs = append(msgs, threaded{id: p.TS, parent: p.ThreadTS, alerts: p.Alerts})
 	}
-	sameDeliveries(t, "Slack", len(posts), got, want)
-	for _, p := range posts {
-		for _, a := range p.Alerts {
-			if a.Status == "resolved" && !firingIn[p.ThreadTS][firingKey(a)] {
-				t.Errorf("Slack: resolved %s is not threaded under the post that announced it (thread_ts %q)", a, p.ThreadTS)
-			}
-		}
-	}
+	checkThreads(t, "Slack", "thread_ts", msgs, want)
 }
 
 func checkMail(t *testing.T, s *fakeSMTP, want []delivered) {
@@ -122,28 +140,14 @@ func checkMail(t *testing.T, s *fakeSMTP, want []delivered) {
 	if len(bad) > 0 {
 		t.Errorf("the relay refused malformed mails: %q", bad)
 	}
-	var got []delivered
-	firingIn := map[string]map[delivered]bool{} // Message-ID -> alerts fired in that mail
+	msgs := make([]threaded, 0, len(mails))
 	for _, m := range mails {
 		if !m.TLS {
 			t.Errorf("mail %s was sent without STARTTLS", m.MessageID)
 		}
-		got = append(got, m.Alerts...)
-		firingIn[m.MessageID] = map[delivered]bool{}
-		for _, a := range m.Alerts {
-			if a.Status == "firing" {
-				firingIn[m.MessageID][firingKey(a)] = true
-			}
-		}
+		msgs = append(msgs, threaded{id: m.MessageID, parent: m.InReplyTo, alerts: m.Alerts})
 	}
-	sameDeliveries(t, "SMTP", len(mails), got, want)
-	for _, m := range mails {
-		for _, a := range m.Alerts {
-			if a.Status == "resolved" && !firingIn[m.InReplyTo][firingKey(a)] {
-				t.Errorf("mail: resolved %s does not reply to the mail that announced it (In-Reply-To %q)", a, m.InReplyTo)
-			}
-		}
-	}
+	checkThreads(t, "SMTP", "In-Reply-To", msgs, want)
 }
 
 // checkAlertmanager: Alertmanager deduplicates by labels and the agent
