@@ -23,6 +23,7 @@ import (
 	"github.com/tokenhealth/tokenhealth/internal/agent"
 	"github.com/tokenhealth/tokenhealth/internal/clock"
 	"github.com/tokenhealth/tokenhealth/internal/config"
+	"github.com/tokenhealth/tokenhealth/internal/e2etest"
 	"github.com/tokenhealth/tokenhealth/internal/entrasim"
 	"github.com/tokenhealth/tokenhealth/internal/localapi"
 	"github.com/tokenhealth/tokenhealth/internal/store"
@@ -70,7 +71,7 @@ type world struct {
 	reg     *prometheus.Registry
 	rec     *recorder
 	agent   *agent.Agent
-	logs    *lockedBuffer
+	logs    *e2etest.LogBuffer
 	stop    context.CancelFunc
 	done    chan error
 }
@@ -96,7 +97,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 		t.Fatal(err)
 	}
 	clk := clock.NewVirtual(start, 0)
-	logs := &lockedBuffer{}
+	logs := &e2etest.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	sim, err := entrasim.New(entrasim.Options{Scenario: sc, Clock: clk, SigningKeyBits: 1024, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -230,7 +231,7 @@ func (w *world) eventually(what string, limit time.Duration, cond func() bool) {
 	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
-			w.t.Fatalf("timed out after %s (virtual %s) waiting until %s\nlog tail:\n%s", limit, w.clk.Now().Format(time.RFC3339), what, w.logs.tail(40))
+			w.t.Fatalf("timed out after %s (virtual %s) waiting until %s\nlog tail:\n%s", limit, w.clk.Now().Format(time.RFC3339), what, w.logs.Tail(40))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -438,32 +439,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// lockedBuffer collects logs written from many goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *lockedBuffer) tail(n int) string {
-	lines := strings.Split(l.String(), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // shortTempDir keeps the unix socket path below the 108-byte limit.
