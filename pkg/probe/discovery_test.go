@@ -115,18 +115,25 @@ func frontProber(t testing.TB, env *simEnv, f *countingFront) *Prober {
 	return p
 }
 
-// With room for one MSAL client and two tenants probed in turn, every
-// probe builds a new client; the authority documents still come from the
-// network once per tenant, and every probe is one token POST. After the
-// cache lifetime a changed OpenID configuration is read again and used.
-func TestProbeReadsDiscoveryOncePerTenant(t *testing.T) {
+// twoEnrolledTenantsBehindFront enrolls two tenants on production host
+// names and gives a prober whose identity requests a counting front sees.
+func twoEnrolledTenantsBehindFront(t *testing.T) (*simEnv, []Target, *countingFront, *Prober) {
+	t.Helper()
 	env := newSimEnv(t, true)
 	targets := []Target{env.target(simTenant, simUser), env.target(simTenantNoAuth, simUserNoAuth)}
 	for _, tg := range targets {
 		env.enrollDeviceCode(tg)
 	}
 	front := newCountingFront(t, env.sim)
-	p := frontProber(t, env, front)
+	return env, targets, front, frontProber(t, env, front)
+}
+
+// With room for one MSAL client and two tenants probed in turn, every
+// probe builds a new client; the authority documents still come from the
+// network once per tenant, and every probe is one token POST. After the
+// cache lifetime a changed OpenID configuration is read again and used.
+func TestProbeReadsDiscoveryOncePerTenant(t *testing.T) {
+	env, targets, front, p := twoEnrolledTenantsBehindFront(t)
 
 	probe := func(tg Target, want requestCount) {
 		t.Helper()
@@ -168,13 +175,7 @@ func TestProbeReadsDiscoveryOncePerTenant(t *testing.T) {
 // each new client pays both discovery GETs again: the cost the cache
 // removes, measured here so the figure cannot silently drift.
 func TestProbeWithoutDiscoveryCacheRereadsPerClient(t *testing.T) {
-	env := newSimEnv(t, true)
-	targets := []Target{env.target(simTenant, simUser), env.target(simTenantNoAuth, simUserNoAuth)}
-	for _, tg := range targets {
-		env.enrollDeviceCode(tg)
-	}
-	front := newCountingFront(t, env.sim)
-	p := frontProber(t, env, front)
+	_, targets, front, p := twoEnrolledTenantsBehindFront(t)
 	p.msalHTTP = p.opts.HTTP
 	for i := 1; i <= 2; i++ {
 		for _, tg := range targets {
