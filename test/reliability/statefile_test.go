@@ -251,7 +251,3 @@ func fill(t *testing.T, path string) {
 		}
 	}
 }
-
-// openFindings reports whether to run the checks of defects found by this
-// suite and not yet fixed (docs/reliability.md lists them).
-func openFindings() bool { return os.Getenv("TOKENHEALTH_RUN_OPEN_FINDINGS") != "" }
