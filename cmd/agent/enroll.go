@@ -103,19 +103,38 @@ func runEnroll(env *cliEnv, args []string) int {
 }
 
 func printEnrollment(env *cliEnv, ps *probeSetup, rec probe.Enrollment) {
-	method := map[probe.AuthFlow]string{probe.AuthFlowDeviceCode: "device code", probe.AuthFlowAuthCode: "authorization code with PKCE"}[rec.Method]
+	printEnrolled(env, enrolledSummary{
+		name: ps.target.DisplayName(), tenantID: ps.target.TenantID, account: rec.Username,
+		method: string(rec.Method), clientType: string(rec.ClientType), signIn: rec.InteractiveSignIn,
+		signInSource: rec.InteractiveSignInSource, mfa: rec.TokenHasMFA, scopes: rec.GrantedScopes,
+	})
+}
+
+// enrolledSummary is what both enrollment paths (local and through the
+// daemon) report of the stored enrollment.
+type enrolledSummary struct {
+	name, tenantID, account, method, clientType, signInSource string
+	signIn                                                    time.Time
+	mfa                                                       bool
+	scopes                                                    []string
+}
+
+// printEnrolled renders an enrollment; tenant-controlled strings (the
+// tenant's name, the account) are cleaned for the terminal.
+func printEnrolled(env *cliEnv, e enrolledSummary) {
+	method := map[string]string{string(probe.AuthFlowDeviceCode): "device code", string(probe.AuthFlowAuthCode): "authorization code with PKCE"}[e.method]
 	source := map[string]string{
 		probe.SignInSourceAuthTime:   "the id_token's auth_time",
 		probe.SignInSourceEnrollment: "the enrollment time; the id_token carried no auth_time",
-	}[rec.InteractiveSignInSource]
+	}[e.signInSource]
 	mfa := "no"
-	if rec.TokenHasMFA {
+	if e.mfa {
 		mfa = "yes"
 	}
-	fmt.Fprintf(env.stdout, "\nEnrolled %s (%s) as %s by %s, %s client.\n", ps.target.DisplayName(), ps.target.TenantID, rec.Username, method, rec.ClientType)
-	fmt.Fprintf(env.stdout, "  Interactive sign-in: %s (from %s)\n", rec.InteractiveSignIn.Format(time.RFC3339), source)
+	fmt.Fprintf(env.stdout, "\nEnrolled %s (%s) as %s by %s, %s client.\n", clean(e.name), e.tenantID, clean(e.account), orDefault(method, e.method), e.clientType)
+	fmt.Fprintf(env.stdout, "  Interactive sign-in: %s (from %s)\n", e.signIn.Format(time.RFC3339), orDefault(source, e.signInSource))
 	fmt.Fprintf(env.stdout, "  MFA claim in the token: %s\n", mfa)
-	fmt.Fprintf(env.stdout, "  Granted scopes: %s\n", strings.Join(rec.GrantedScopes, " "))
+	fmt.Fprintf(env.stdout, "  Granted scopes: %s\n", strings.Join(e.scopes, " "))
 }
 
 // parseInterspersed accepts flags before and after positional arguments.

@@ -108,19 +108,10 @@ func enrollFailure(env *cliEnv, tenant string, err error) int {
 // with the new token; the exit status follows that probe like `check`.
 func printDaemonEnrollment(env *cliEnv, out localapi.EnrollOutcome) int {
 	e := out.Enrollment
-	method := map[string]string{string(probe.AuthFlowDeviceCode): "device code", string(probe.AuthFlowAuthCode): "authorization code with PKCE"}[e.Method]
-	source := map[string]string{
-		probe.SignInSourceAuthTime:   "the id_token's auth_time",
-		probe.SignInSourceEnrollment: "the enrollment time; the id_token carried no auth_time",
-	}[e.SignInSource]
-	mfa := "no"
-	if e.TokenHasMFA {
-		mfa = "yes"
-	}
-	fmt.Fprintf(env.stdout, "\nEnrolled %s (%s) as %s by %s, %s client.\n", clean(out.Name), out.TenantID, clean(e.Account), orDefault(method, e.Method), e.ClientType)
-	fmt.Fprintf(env.stdout, "  Interactive sign-in: %s (from %s)\n", e.InteractiveSignIn.Format(time.RFC3339), orDefault(source, e.SignInSource))
-	fmt.Fprintf(env.stdout, "  MFA claim in the token: %s\n", mfa)
-	fmt.Fprintf(env.stdout, "  Granted scopes: %s\n", strings.Join(e.GrantedScopes, " "))
+	printEnrolled(env, enrolledSummary{
+		name: out.Name, tenantID: out.TenantID, account: e.Account, method: e.Method, clientType: e.ClientType,
+		signIn: e.InteractiveSignIn, signInSource: e.SignInSource, mfa: e.TokenHasMFA, scopes: e.GrantedScopes,
+	})
 	pe := out.Probe
 	if pe == nil {
 		fmt.Fprintln(env.stdout, "The daemon is probing the new token; 'tokenhealth status' shows the result.")
